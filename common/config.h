@@ -1,0 +1,200 @@
+/*
+ * config.h: the parsed form of smtpd.conf(5).
+ *
+ * config_parse() reads a file (and its includes) into a struct config.
+ * Every process of the daemon parses the same file before it chroots; the
+ * parent alone binds the listeners and reads the pki files.  Nothing in
+ * here does network I/O.  The ruleset (match lines) is evaluated by
+ * ruleset.c.
+ */
+#ifndef SEAL_CONFIG_H
+#define SEAL_CONFIG_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct table_entry {
+	char			*key;
+	char			*value;		/* NULL in a list table */
+};
+
+enum table_kind {
+	TABLE_LIST,		/* { a, b, c } or a file of one key a line */
+	TABLE_MAP,		/* { k = v, ... } or a file of "key value" */
+};
+
+struct table {
+	TAILQ_ENTRY(table)	 entry;
+	char			*name;
+	enum table_kind		 kind;
+	char			*path;		/* file: source, or NULL */
+	struct table_entry	*ent;		/* sorted by key */
+	size_t			 nent;
+};
+
+struct pki {
+	TAILQ_ENTRY(pki)	 entry;
+	char			*name;
+	char			*cert_file;
+	char			*key_file;
+	/* Loaded by the parent (config_load_pki), before privileges drop. */
+	uint8_t			*cert;
+	size_t			 cert_len;
+	uint8_t			*key;
+	size_t			 key_len;
+};
+
+enum listen_tls {
+	LISTEN_PLAIN,		/* no STARTTLS */
+	LISTEN_STARTTLS,	/* "tls": STARTTLS offered */
+	LISTEN_STARTTLS_REQUIRE,/* "tls-require": no MAIL before STARTTLS */
+	LISTEN_SMTPS,		/* "smtps": implicit TLS, RFC 8314 */
+};
+
+#define LISTENER_TRUST_HEADERS	0x01	/* honour X-Seal-* from anyone */
+
+struct listener {
+	TAILQ_ENTRY(listener)	 entry;
+	unsigned int		 id;		/* 0, 1, ... in file order */
+	char			*addr;		/* as written: "127.0.0.1" */
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 port;
+	enum listen_tls		 tls;
+	struct pki		*pki;
+	struct table		*auth;		/* credential table, or NULL */
+	char			*tag;		/* or NULL */
+	char			*hostname;	/* or NULL: config hostname */
+	int			 flags;
+	int			 fd;		/* bound socket, -1 until bound */
+	const char		*file;		/* where it was declared */
+	int			 line;
+};
+
+enum action_type {
+	ACTION_RELAY,		/* MX, or "host URL" */
+	ACTION_MAILDIR,		/* maildir "PATH" */
+};
+
+enum relay_proto {
+	RELAY_SMTP,		/* smtp://: STARTTLS when offered */
+	RELAY_SMTP_TLS,		/* smtp+tls://: STARTTLS required */
+	RELAY_SMTPS,		/* smtps://: implicit TLS */
+	RELAY_SMTP_NOTLS,	/* smtp+notls://: never TLS */
+};
+
+enum tls_level {
+	TLS_LEVEL_NONE,		/* never */
+	TLS_LEVEL_MAY,		/* opportunistic (default) */
+	TLS_LEVEL_ENCRYPT,	/* STARTTLS required */
+	TLS_LEVEL_VERIFY,	/* and certificate and name verified */
+};
+
+struct action {
+	TAILQ_ENTRY(action)	 entry;
+	char			*name;
+	enum action_type	 type;
+	/* ACTION_RELAY */
+	int			 has_host;
+	enum relay_proto	 proto;
+	char			*host;
+	int			 port;		/* 0: default for proto */
+	struct table		*auth;		/* secrets table, or NULL */
+	enum tls_level		 tls;
+	/* ACTION_MAILDIR */
+	char			*maildir;
+	const char		*file;
+	int			 line;
+};
+
+enum match_from {
+	MATCH_FROM_LOCAL,	/* default: loopback and local socket */
+	MATCH_FROM_ANY,
+	MATCH_FROM_SRC,		/* src <table> or src ADDR[/PREFIX] */
+	MATCH_FROM_AUTH,	/* authenticated; table of users optional */
+	MATCH_FROM_TAG,		/* listener tag */
+};
+
+enum match_for {
+	MATCH_FOR_ANY,		/* default */
+	MATCH_FOR_DOMAIN,	/* domain <table> or domain NAME */
+	MATCH_FOR_RCPT,		/* rcpt <table> or rcpt ADDRESS */
+};
+
+struct match {
+	TAILQ_ENTRY(match)	 entry;
+	enum match_from		 from;
+	int			 from_negate;	/* "from ! src ..." */
+	char			*from_value;	/* ADDR/PREFIX, tag, or NULL */
+	struct table		*from_table;
+	enum match_for		 for_;
+	int			 for_negate;
+	char			*for_value;	/* NAME or ADDRESS, or NULL */
+	struct table		*for_table;
+	struct action		*action;
+	const char		*file;
+	int			 line;
+};
+
+struct limits {
+	size_t			 max_line;		/* command line */
+	size_t			 max_message_size;
+	size_t			 max_rcpt;
+	size_t			 max_sessions;
+	size_t			 max_sessions_per_ip;
+	size_t			 max_bad_commands;
+	size_t			 max_mails_per_session;
+	int			 timeout_command;	/* seconds */
+	int			 timeout_data;		/* seconds */
+	int			 expire;		/* seconds */
+	int			 retry_min;		/* seconds */
+	int			 retry_max;		/* seconds */
+};
+
+TAILQ_HEAD(tablelist, table);
+TAILQ_HEAD(pkilist, pki);
+TAILQ_HEAD(listenerlist, listener);
+TAILQ_HEAD(actionlist, action);
+TAILQ_HEAD(matchlist, match);
+
+struct config {
+	char			*path;		/* top-level file */
+	char			*hostname;	/* "hostname NAME", default gethostname */
+	char			*spool;
+	char			*vault;
+	char			*empty;		/* chroot of unprivileged procs */
+	char			*control_socket;
+	struct limits		 limits;
+	struct tablelist	 tables;
+	struct pkilist		 pkis;
+	struct listenerlist	 listeners;
+	struct actionlist	 actions;
+	struct matchlist	 matches;
+	/* Strings interned for file names in error messages. */
+	char			**files;
+	size_t			 nfiles;
+};
+
+/*
+ * Parse path.  On error every problem is written to errfp as
+ * "FILE:LINE: message" and NULL is returned.  No I/O besides reading the
+ * file, its includes and file: tables.
+ */
+struct config	*config_parse(const char *path, FILE *errfp);
+void		 config_free(struct config *);
+
+/* Read every pki's certificate and key into memory (parent, as root). */
+int		 config_load_pki(struct config *, FILE *errfp);
+
+struct table	*config_table(struct config *, const char *);
+struct action	*config_action(struct config *, const char *);
+
+/* Table lookups.  Keys are compared as the table kind requires. */
+int		 table_has(const struct table *, const char *key);
+const char	*table_get(const struct table *, const char *key);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * defaults.h: every compiled-in default of sealrelay in one place.
+ *
+ * Paths, users, limits and timeouts.  smtpd.conf(5) names each of these;
+ * change one here and change the manual page in the same commit.
+ */
+#ifndef SEAL_DEFAULTS_H
+#define SEAL_DEFAULTS_H
+
+#ifndef SEAL_SYSCONFDIR
+#define SEAL_SYSCONFDIR		"/etc/sealrelay"
+#endif
+#ifndef SEAL_LIBEXECDIR
+#define SEAL_LIBEXECDIR		"/usr/local/libexec/sealrelay"
+#endif
+
+#define SEAL_CONFIG		SEAL_SYSCONFDIR "/smtpd.conf"
+#define SEAL_SPOOL		"/var/spool/sealrelay"
+#define SEAL_VAULT		"/var/lib/sealrelay/vault"
+#define SEAL_EMPTY		"/var/lib/sealrelay/empty"
+#define SEAL_CONTROL_SOCKET	"/run/sealrelay.sock"
+
+/* One unprivileged user (and group of the same name) per process. */
+#define SEAL_USER_SMTP		"_sealsmtp"
+#define SEAL_USER_QUEUE		"_sealqueue"
+#define SEAL_USER_CONTROL	"_sealctl"
+#define SEAL_USER_POLICY	"_sealpolicy"
+#define SEAL_USER_DELIVERY	"_sealdeliver"
+#define SEAL_USER_CRYPT		"_sealcrypt"
+#define SEAL_USER_PORTAL	"_sealportal"
+
+/* SMTP server limits (smtpd.conf: limit ...). */
+#define DEF_MAX_LINE		4096		/* command line, bytes */
+#define DEF_MAX_MESSAGE_SIZE	(35 * 1024 * 1024)
+#define DEF_MAX_RCPT		1000		/* recipients per message */
+#define DEF_MAX_SESSIONS	1000		/* sessions in total */
+#define DEF_MAX_SESSIONS_PER_IP	50
+#define DEF_MAX_BAD_COMMANDS	10
+#define DEF_MAX_MAILS_PER_SESSION 1000
+#define DEF_TIMEOUT_COMMAND	300		/* seconds, RFC 5321 4.5.3.2.7 */
+#define DEF_TIMEOUT_DATA	600		/* seconds, whole DATA phase */
+#define DEF_MAX_DATA_LINE	(1024 * 1024)	/* longest line kept in DATA */
+
+/* Delivery. */
+#define DEF_EXPIRE		(4 * 24 * 3600)	/* queue lifetime, seconds */
+#define DEF_RETRY_MIN		60
+#define DEF_RETRY_MAX		(60 * 60)
+#define DEF_SMTP_PORT		25
+#define DEF_SUBMISSION_PORT	587
+#define DEF_SMTPS_PORT		465
+
+/* Internal. */
+#define CHILD_STOP_GRACE	5		/* seconds before SIGKILL */
+#define HELPER_START_TIMEOUT	10		/* seconds for the handshake */
+
+#endif

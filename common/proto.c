@@ -1,0 +1,55 @@
+/*
+ * proto.c: names of processes and message types, for logs and traces,
+ * and the payload checks every receiver uses.
+ */
+#include <string.h>
+
+#include "proto.h"
+
+static const char *const proc_names[PROC_MAX] = {
+	[PROC_PARENT] = "parent",
+	[PROC_SMTP] = "smtp",
+	[PROC_QUEUE] = "queue",
+	[PROC_CONTROL] = "control",
+	[PROC_POLICY] = "policy",
+	[PROC_DELIVERY] = "delivery",
+	[PROC_CRYPT] = "crypt",
+	[PROC_PORTAL] = "portal",
+};
+
+#define N(x)	[x] = #x
+static const char *const imsg_names[IMSG_TYPE_MAX] = {
+	N(IMSG_NONE),
+	N(IMSG_PARENT_HELLO),
+	N(IMSG_ANY_PEER),
+	N(IMSG_ANY_GO),
+	N(IMSG_CTL_HELLO),
+	N(IMSG_CTL_OK),
+	N(IMSG_CTL_FAIL),
+	N(IMSG_CTL_TEXT),
+	N(IMSG_CTL_END),
+	N(IMSG_CTL_VERBOSE),
+};
+#undef N
+
+const char *
+proto_imsg_name(uint32_t type)
+{
+	if (type < IMSG_TYPE_MAX && imsg_names[type] != NULL)
+		return imsg_names[type] + strlen("IMSG_");
+	return "UNKNOWN";
+}
+
+const char *
+proto_proc_name(enum proc_id id)
+{
+	if ((unsigned int)id < PROC_MAX)
+		return proc_names[id];
+	return "unknown";
+}
+
+int
+proto_str_ok(const char *buf, size_t size)
+{
+	return memchr(buf, '\0', size) != NULL;
+}
