@@ -29,6 +29,8 @@ static const char *const imsg_names[IMSG_TYPE_MAX] = {
 	N(IMSG_CTL_TEXT),
 	N(IMSG_CTL_END),
 	N(IMSG_CTL_VERBOSE),
+	N(IMSG_PARENT_VERBOSE),
+	N(IMSG_ANY_VERBOSE),
 };
 #undef N
 

@@ -48,7 +48,9 @@ enum imsg_type {
 	IMSG_CTL_FAIL,		/* control -> smtpctl: struct proto_text */
 	IMSG_CTL_TEXT,		/* control -> smtpctl: struct proto_text */
 	IMSG_CTL_END,		/* control -> smtpctl: end of a listing */
-	IMSG_CTL_VERBOSE,	/* smtpctl -> control -> all: int32 level */
+	IMSG_CTL_VERBOSE,	/* smtpctl -> control: struct proto_verbose */
+	IMSG_PARENT_VERBOSE,	/* control -> parent: struct proto_verbose */
+	IMSG_ANY_VERBOSE,	/* parent -> every child: proto_verbose */
 
 	IMSG_TYPE_MAX
 };
@@ -61,6 +63,10 @@ struct proto_hello {
 
 struct proto_peer {
 	uint32_t	proc;		/* enum proc_id at the other end */
+};
+
+struct proto_verbose {
+	int32_t		level;		/* 0 brief, 1 verbose, 2 debug */
 };
 
 #define PROTO_TEXT_MAX	1024
@@ -78,11 +84,11 @@ int		 proto_str_ok(const char *buf, size_t size);
  * Exact-length check for a payload from an internal peer: a mismatch is
  * a protocol violation and stops the daemon.
  */
-#define PROTO_CHECK_LEN(imsg, type) do {				\
-	if ((imsg)->datalen != sizeof(type))				\
+#define PROTO_CHECK_LEN(imsg, ptype) do {				\
+	if ((imsg)->datalen != sizeof(ptype))				\
 		fatalx("%s: bad length %zu for %s (want %zu)",		\
 		    __func__, (imsg)->datalen,				\
-		    proto_imsg_name((imsg)->hdr.type), sizeof(type));	\
+		    proto_imsg_name((imsg)->hdr.type), sizeof(ptype));	\
 } while (0)
 
 #define PROTO_CHECK_STR(field) do {					\

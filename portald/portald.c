@@ -1,0 +1,45 @@
+/*
+ * portald.c: the portal process (exec'd by smtpd(8), channel to the parent
+ * on descriptor 3).
+ *
+ * For now it does what every process does and nothing else: it parses
+ * the configuration, says hello to the parent, chroots into the empty directory,
+ * becomes its own user and waits.  Any message it receives after the
+ * start-up is a protocol violation.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "proc.h"
+
+extern char	**environ;
+
+static void
+portal_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	fatalx("unexpected %s from %s", proto_imsg_name(imsg->hdr.type),
+	    proto_proc_name(proc_of(iev)));
+}
+
+static void
+portal_ready(void)
+{
+	log_debug("ready");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct proc_opts	 opts;
+	struct config		*cfg;
+
+	setproctitle_init(argc, argv, environ);
+	cfg = proc_helper_init(argc, argv, PROC_PORTAL, &opts);
+	event_init();
+	proc_child_init(PROC_PORTAL, PROC_PARENT_FD, portal_dispatch,
+	    portal_ready);
+	proc_drop_privileges(PROC_PORTAL, cfg->empty);
+	proc_child_run();
+}

@@ -1,0 +1,174 @@
+/*
+ * control.c: the control process (forked by the parent, chrooted to the
+ * empty directory, its own user).
+ *
+ * Accepts smtpctl(8) connections on the control socket the parent bound,
+ * checks the protocol version in IMSG_CTL_HELLO, and forwards requests to
+ * the process that owns the answer.  A client is untrusted input: a bad
+ * or malformed request drops that client, never the daemon.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "smtpd.h"
+#include "util.h"
+
+#define CONTROL_MAX_CLIENTS	32
+
+struct ctl_client {
+	TAILQ_ENTRY(ctl_client)	 entry;
+	struct imsgev		 iev;
+	uid_t			 uid;
+	int			 hello;
+};
+
+static TAILQ_HEAD(, ctl_client) clients = TAILQ_HEAD_INITIALIZER(clients);
+static size_t		 nclients;
+static struct event	 ev_accept;
+static int		 ctlfd = -1;
+
+static void	control_accept(int, short, void *);
+static void	control_client_dispatch(struct imsgev *, struct imsg *);
+
+static void
+control_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	fatalx("unexpected %s from %s", proto_imsg_name(imsg->hdr.type),
+	    proto_proc_name(proc_of(iev)));
+}
+
+static void
+control_ready(void)
+{
+	event_set(&ev_accept, ctlfd, EV_READ | EV_PERSIST, control_accept,
+	    NULL);
+	event_add(&ev_accept, NULL);
+}
+
+void
+control_main(struct config *cfg, int parentfd, int fd)
+{
+	log_procname("control");
+	setproctitle("control");
+	ctlfd = fd;
+	event_init();
+	proc_child_init(PROC_CONTROL, parentfd, control_dispatch,
+	    control_ready);
+	proc_drop_privileges(PROC_CONTROL, cfg->empty);
+	proc_child_run();
+}
+
+static void
+control_accept(int fd, short ev, void *arg)
+{
+	struct ctl_client	*c;
+	struct ucred		 cred;
+	socklen_t		 len = sizeof(cred);
+	int			 s;
+
+	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if (nclients >= CONTROL_MAX_CLIENTS) {
+		log_warnx("too many control clients");
+		close(s);
+		return;
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("getsockopt SO_PEERCRED");
+		close(s);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->uid = cred.uid;
+	imsgev_init(&c->iev, s, "control", "client", control_client_dispatch,
+	    c);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	nclients++;
+}
+
+static void
+control_client_drop(struct ctl_client *c)
+{
+	imsgev_close(&c->iev);
+	TAILQ_REMOVE(&clients, c, entry);
+	nclients--;
+	free(c);
+}
+
+static void
+control_reply_fail(struct ctl_client *c, const char *msg)
+{
+	struct proto_text	t;
+
+	memset(&t, 0, sizeof(t));
+	(void)strlcpy(t.text, msg, sizeof(t.text));
+	imsgev_compose(&c->iev, IMSG_CTL_FAIL, 0, 0, -1, &t, sizeof(t));
+}
+
+static void
+control_client_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	struct ctl_client	*c = iev->arg;
+	struct proto_hello	 hello;
+	struct proto_verbose	 v;
+
+	if (imsg == NULL) {
+		control_client_drop(c);
+		return;
+	}
+	if (!c->hello) {
+		if (imsg->hdr.type != IMSG_CTL_HELLO ||
+		    imsg->datalen != sizeof(hello)) {
+			log_warnx("control client: no hello, dropped");
+			imsgev_close(iev);
+			return;
+		}
+		memcpy(&hello, imsg->data, sizeof(hello));
+		if (hello.version != SEAL_PROTO_VERSION) {
+			log_warnx("control client speaks protocol %u, not %u",
+			    hello.version, SEAL_PROTO_VERSION);
+			control_reply_fail(c, "smtpctl and smtpd are from "
+			    "different builds");
+			imsgev_flush(iev);
+			imsgev_close(iev);
+			return;
+		}
+		c->hello = 1;
+		imsgev_compose(iev, IMSG_CTL_OK, 0, 0, -1, NULL, 0);
+		return;
+	}
+	switch (imsg->hdr.type) {
+	case IMSG_CTL_VERBOSE:
+		if (imsg->datalen != sizeof(v))
+			goto bad;
+		memcpy(&v, imsg->data, sizeof(v));
+		if (v.level < 0 || v.level > 2)
+			goto bad;
+		if (c->uid != 0) {
+			control_reply_fail(c, "permission denied");
+			return;
+		}
+		proc_compose(PROC_PARENT, IMSG_PARENT_VERBOSE, 0, -1, &v,
+		    sizeof(v));
+		imsgev_compose(iev, IMSG_CTL_OK, 0, 0, -1, NULL, 0);
+		return;
+	default:
+		break;
+	}
+bad:
+	log_warnx("control client: bad request %s, dropped",
+	    proto_imsg_name(imsg->hdr.type));
+	imsgev_close(iev);
+}

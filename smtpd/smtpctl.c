@@ -1,0 +1,214 @@
+/*
+ * smtpctl.c: the control program.  Talks to the running daemon through
+ * the control socket (IMSG_CTL_* messages, protocol version checked in
+ * the hello); commands that need no daemon run on their own.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "defaults.h"
+#include "imsg.h"
+#include "log.h"
+#include "proto.h"
+
+struct ctl_cmd {
+	const char	*words[4];
+	int		(*run)(int, char **);
+	const char	*help;
+};
+
+static int	cmd_log_verbose(int, char **);
+static int	cmd_log_brief(int, char **);
+
+static const struct ctl_cmd commands[] = {
+	{ { "log", "verbose" }, cmd_log_verbose,
+	    "log verbose\t\tlog debug messages" },
+	{ { "log", "brief" }, cmd_log_brief,
+	    "log brief\t\tstop logging debug messages" },
+};
+
+static const char	*socket_path = SEAL_CONTROL_SOCKET;
+static struct imsgbuf	 ibuf;
+
+static void
+usage(void)
+{
+	size_t	i;
+
+	fprintf(stderr, "usage: smtpctl [-f file | -s socket] command "
+	    "[argument ...]\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "\t%s\n", commands[i].help);
+	exit(1);
+}
+
+static void
+ctl_send(uint32_t type, const void *data, size_t len)
+{
+	if (imsg_compose(&ibuf, type, 0, 0, -1, data, len) == -1)
+		err(1, "imsg_compose");
+	while (ibuf.wqlen > 0)
+		if (imsgbuf_write(&ibuf) == -1)
+			err(1, "write to control socket");
+}
+
+/* Wait for the next message; exits if the daemon goes away. */
+static void
+ctl_recv(struct imsg *imsg)
+{
+	ssize_t	n;
+	int	r;
+
+	for (;;) {
+		if ((r = imsg_get(&ibuf, imsg)) == -1)
+			errx(1, "malformed reply from smtpd");
+		if (r == 1)
+			return;
+		if ((n = imsgbuf_read(&ibuf)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			err(1, "read from control socket");
+		}
+		if (n == 0)
+			errx(1, "smtpd closed the connection");
+	}
+}
+
+/* Print text replies; return 0 on OK or END, 1 on FAIL. */
+static int
+ctl_replies(void)
+{
+	struct imsg		 imsg;
+	struct proto_text	 t;
+
+	for (;;) {
+		ctl_recv(&imsg);
+		switch (imsg.hdr.type) {
+		case IMSG_CTL_OK:
+		case IMSG_CTL_END:
+			imsg_free(&imsg);
+			return 0;
+		case IMSG_CTL_TEXT:
+		case IMSG_CTL_FAIL:
+			if (imsg.datalen != sizeof(t))
+				errx(1, "malformed reply from smtpd");
+			memcpy(&t, imsg.data, sizeof(t));
+			t.text[sizeof(t.text) - 1] = '\0';
+			if (imsg.hdr.type == IMSG_CTL_FAIL) {
+				fprintf(stderr, "smtpctl: %s\n", t.text);
+				imsg_free(&imsg);
+				return 1;
+			}
+			printf("%s\n", t.text);
+			break;
+		default:
+			errx(1, "unexpected reply %u from smtpd",
+			    imsg.hdr.type);
+		}
+		imsg_free(&imsg);
+	}
+}
+
+static void
+ctl_connect(void)
+{
+	struct sockaddr_un	 sun;
+	struct proto_hello	 hello;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, socket_path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "socket path too long: %s", socket_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "cannot connect to %s: is smtpd running?",
+		    socket_path);
+	imsgbuf_init(&ibuf, fd);
+	memset(&hello, 0, sizeof(hello));
+	hello.version = SEAL_PROTO_VERSION;
+	hello.proc = PROC_MAX;
+	hello.pid = (uint32_t)getpid();
+	ctl_send(IMSG_CTL_HELLO, &hello, sizeof(hello));
+	if (ctl_replies() != 0)
+		exit(1);
+}
+
+static int
+ctl_verbose(int level)
+{
+	struct proto_verbose	v;
+
+	ctl_connect();
+	memset(&v, 0, sizeof(v));
+	v.level = level;
+	ctl_send(IMSG_CTL_VERBOSE, &v, sizeof(v));
+	if (ctl_replies() != 0)
+		return 1;
+	printf("logging %s\n", level ? "verbose" : "brief");
+	return 0;
+}
+
+static int
+cmd_log_verbose(int argc, char **argv)
+{
+	return ctl_verbose(1);
+}
+
+static int
+cmd_log_brief(int argc, char **argv)
+{
+	return ctl_verbose(0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config	*cfg;
+	const char	*conf = NULL;
+	size_t		 i, w;
+	int		 ch;
+
+	log_init(1, 0);
+	log_procname("smtpctl");
+	while ((ch = getopt(argc, argv, "f:s:")) != -1) {
+		switch (ch) {
+		case 'f':
+			conf = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage();
+	if (conf != NULL) {
+		if ((cfg = config_parse(conf, stderr)) == NULL)
+			exit(1);
+		socket_path = cfg->control_socket;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		for (w = 0; commands[i].words[w] != NULL; w++)
+			if ((int)w >= argc ||
+			    strcmp(argv[w], commands[i].words[w]) != 0)
+				break;
+		if (commands[i].words[w] == NULL)
+			return commands[i].run(argc - (int)w, argv + w);
+	}
+	usage();
+}
