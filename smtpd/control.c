@@ -24,6 +24,7 @@
 
 struct ctl_client {
 	TAILQ_ENTRY(ctl_client)	 entry;
+	uint32_t		 id;
 	struct imsgev		 iev;
 	uid_t			 uid;
 	int			 hello;
@@ -31,17 +32,57 @@ struct ctl_client {
 
 static TAILQ_HEAD(, ctl_client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static size_t		 nclients;
+static uint32_t		 next_client_id = 1;
 static struct event	 ev_accept;
 static int		 ctlfd = -1;
 
 static void	control_accept(int, short, void *);
 static void	control_client_dispatch(struct imsgev *, struct imsg *);
 
+static struct ctl_client *
+control_client_find(uint32_t id)
+{
+	struct ctl_client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* Answers from the queue, for the client named by hdr.peerid. */
 static void
 control_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
-	fatalx("unexpected %s from %s", proto_imsg_name(imsg->hdr.type),
-	    proto_proc_name(proc_of(iev)));
+	struct ctl_client	*c;
+	struct proto_text	 t;
+	uint32_t		 type;
+
+	if (proc_of(iev) != PROC_QUEUE)
+		fatalx("unexpected %s from %s", proto_imsg_name(imsg->hdr.type),
+		    proto_proc_name(proc_of(iev)));
+	switch (imsg->hdr.type) {
+	case IMSG_CONTROL_TEXT:
+	case IMSG_CONTROL_FAIL:
+		PROTO_CHECK_LEN(imsg, struct proto_text);
+		memcpy(&t, imsg->data, sizeof(t));
+		PROTO_CHECK_STR(t.text);
+		type = imsg->hdr.type == IMSG_CONTROL_TEXT ? IMSG_CTL_TEXT :
+		    IMSG_CTL_FAIL;
+		if ((c = control_client_find(imsg->hdr.peerid)) != NULL)
+			imsgev_compose(&c->iev, type, 0, 0, -1, &t, sizeof(t));
+		break;
+	case IMSG_CONTROL_END:
+		if (imsg->datalen != 0)
+			fatalx("bad CONTROL_END from queue");
+		if ((c = control_client_find(imsg->hdr.peerid)) != NULL)
+			imsgev_compose(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL,
+			    0);
+		break;
+	default:
+		fatalx("unexpected %s from queue",
+		    proto_imsg_name(imsg->hdr.type));
+	}
 }
 
 static void
@@ -92,6 +133,7 @@ control_accept(int fd, short ev, void *arg)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->uid = cred.uid;
+	c->id = next_client_id++;
 	imsgev_init(&c->iev, s, "control", "client", control_client_dispatch,
 	    c);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
@@ -123,6 +165,7 @@ control_client_dispatch(struct imsgev *iev, struct imsg *imsg)
 	struct ctl_client	*c = iev->arg;
 	struct proto_hello	 hello;
 	struct proto_verbose	 v;
+	struct proto_msgref	 ref;
 
 	if (imsg == NULL) {
 		control_client_drop(c);
@@ -163,6 +206,25 @@ control_client_dispatch(struct imsgev *iev, struct imsg *imsg)
 		proc_compose(PROC_PARENT, IMSG_PARENT_VERBOSE, 0, -1, &v,
 		    sizeof(v));
 		imsgev_compose(iev, IMSG_CTL_OK, 0, 0, -1, NULL, 0);
+		return;
+	case IMSG_CTL_SHOW_QUEUE:
+		if (imsg->datalen != 0)
+			goto bad;
+		proc_compose(PROC_QUEUE, IMSG_QUEUE_CTL_SHOW, c->id, -1, NULL,
+		    0);
+		return;
+	case IMSG_CTL_SCHEDULE:
+		if (imsg->datalen != sizeof(ref))
+			goto bad;
+		memcpy(&ref, imsg->data, sizeof(ref));
+		if (!proto_str_ok(ref.msgid, sizeof(ref.msgid)))
+			goto bad;
+		if (c->uid != 0) {
+			control_reply_fail(c, "permission denied");
+			return;
+		}
+		proc_compose(PROC_QUEUE, IMSG_QUEUE_CTL_SCHEDULE, c->id, -1,
+		    &ref, sizeof(ref));
 		return;
 	default:
 		break;

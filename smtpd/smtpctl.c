@@ -27,12 +27,18 @@ struct ctl_cmd {
 
 static int	cmd_log_verbose(int, char **);
 static int	cmd_log_brief(int, char **);
+static int	cmd_show_queue(int, char **);
+static int	cmd_schedule(int, char **);
 
 static const struct ctl_cmd commands[] = {
 	{ { "log", "verbose" }, cmd_log_verbose,
 	    "log verbose\t\tlog debug messages" },
 	{ { "log", "brief" }, cmd_log_brief,
 	    "log brief\t\tstop logging debug messages" },
+	{ { "show", "queue" }, cmd_show_queue,
+	    "show queue\t\tlist queued messages" },
+	{ { "schedule" }, cmd_schedule,
+	    "schedule all|ID\t\ttry queued messages now" },
 };
 
 static const char	*socket_path = SEAL_CONTROL_SOCKET;
@@ -169,6 +175,32 @@ static int
 cmd_log_brief(int argc, char **argv)
 {
 	return ctl_verbose(0);
+}
+
+static int
+cmd_show_queue(int argc, char **argv)
+{
+	if (argc != 0)
+		usage();
+	ctl_connect();
+	ctl_send(IMSG_CTL_SHOW_QUEUE, NULL, 0);
+	return ctl_replies();
+}
+
+static int
+cmd_schedule(int argc, char **argv)
+{
+	struct proto_msgref	ref;
+
+	if (argc != 1)
+		usage();
+	memset(&ref, 0, sizeof(ref));
+	if (strlcpy(ref.msgid, argv[0], sizeof(ref.msgid)) >=
+	    sizeof(ref.msgid))
+		errx(1, "bad message id \"%s\"", argv[0]);
+	ctl_connect();
+	ctl_send(IMSG_CTL_SCHEDULE, &ref, sizeof(ref));
+	return ctl_replies();
 }
 
 int

@@ -1,0 +1,13 @@
+/*
+ * policy_smtp.c: placeholder until the policy for the smtp side lands.
+ * Any message is a protocol violation for now.
+ */
+#include "log.h"
+#include "policyd.h"
+#include "proto.h"
+
+void
+policy_smtp_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	fatalx("unexpected %s", proto_imsg_name(imsg->hdr.type));
+}
