@@ -20,6 +20,7 @@
 struct table_entry {
 	char			*key;
 	char			*value;		/* NULL in a list table */
+	int			 line;		/* in its source, for messages */
 };
 
 enum table_kind {
@@ -46,6 +47,8 @@ struct pki {
 	size_t			 cert_len;
 	uint8_t			*key;
 	size_t			 key_len;
+	const char		*file;		/* where it was declared */
+	int			 line;
 };
 
 enum listen_tls {
@@ -196,5 +199,21 @@ struct action	*config_action(struct config *, const char *);
 /* Table lookups.  Keys are compared as the table kind requires. */
 int		 table_has(const struct table *, const char *key);
 const char	*table_get(const struct table *, const char *key);
+
+/*
+ * Case-insensitive lookups (domains), and addresses: local part exact,
+ * domain case-insensitive (RFC 5321 2.4).
+ */
+int		 table_has_nocase(const struct table *, const char *key);
+int		 table_has_address(const struct table *, const char *addr);
+int		 table_address_equal(const char *, const char *);
+
+/* Building tables: used by the parser (table.c). */
+struct table	*table_new(const char *name);
+void		 table_add(struct table *, const char *key, const char *value,
+		    int line);
+const struct table_entry *table_finish(struct table *);
+int		 table_load_file(struct table *, const char *path, FILE *errfp);
+void		 table_free(struct table *);
 
 #endif
