@@ -1861,7 +1861,7 @@ bad:
 
 /*
  * A count, a size (K, M, G) or a duration (s, m, h, d) in [min, max].
- * On error *why says what is wrong.
+ * On error *why says what is wrong: -1 for the syntax, -2 for the range.
  */
 static int
 parse_number(const char *s, int kind, long long min, long long max,
@@ -1923,20 +1923,20 @@ parse_number(const char *s, int kind, long long min, long long max,
 	n = strtonum(buf, 0, LLONG_MAX / mult, &errstr);
 	if (errstr != NULL) {
 		*why = "is too large";
-		return -1;
+		return -2;
 	}
 	n *= mult;
 	if (n == 0) {
 		*why = "is zero";
-		return -1;
+		return -2;
 	}
 	if (n < min) {
 		*why = "is too small";
-		return -1;
+		return -2;
 	}
 	if (n > max) {
 		*why = "is too large";
-		return -1;
+		return -2;
 	}
 	*res = n;
 	return 0;
@@ -1951,6 +1951,7 @@ parse_limit(struct parser *p, int line)
 	const char	*why;
 	long long	 n;
 	size_t		 i;
+	int		 r;
 
 	if (t->type != T_WORD) {
 		unexpected(p, "a limit name after \"limit\"");
@@ -1966,8 +1967,13 @@ parse_limit(struct parser *p, int line)
 	advance(p);
 	if (get_value(p, "a value", &v) == -1)
 		return -1;
-	if (parse_number(v, limit_kws[i].kind, limit_kws[i].min,
-	    limit_kws[i].max, &n, &why) == -1) {
+	if ((r = parse_number(v, limit_kws[i].kind, limit_kws[i].min,
+	    limit_kws[i].max, &n, &why)) == -1) {
+		perr(p, line, "limit %s: \"%s\" %s", limit_kws[i].name, v,
+		    why);
+		free(v);
+		return -1;
+	} else if (r == -2) {
 		perr(p, line, "limit %s: \"%s\" %s (must be %lld to %lld%s)",
 		    limit_kws[i].name, v, why, limit_kws[i].min,
 		    limit_kws[i].max, limit_kws[i].kind == LIMIT_COUNT ? "" :
