@@ -133,7 +133,8 @@ static void	perr_at(struct parser *, const char *, int, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 static const char *intern_file(struct config *, const char *);
 static char	*path_relative(const char *, const char *);
-static int	read_file(const char *, size_t, char **, size_t *, struct stat *);
+static int	read_file(const char *, size_t, char **, size_t *,
+		    struct stat *);
 static int	lexer_push(struct parser *, const char *, int);
 static void	lexer_pop(struct parser *);
 static int	lex_getc(struct lexer *);
@@ -867,7 +868,11 @@ parse_file(struct parser *p)
 			continue;
 		}
 		word = take(p);
-		if (peek(p)->type == T_EQ) {
+		if (peek(p)->type == T_ERR) {
+			/* Reported by the lexer: one error a statement. */
+			free(word);
+			r = -1;
+		} else if (peek(p)->type == T_EQ) {
 			advance(p);
 			r = parse_macro(p, word, line);
 		} else if ((kw = keyword_find(keywords, nitems(keywords),
@@ -1767,7 +1772,8 @@ parse_match_for(struct parser *p, struct match *m, int line)
 		}
 	} else {
 		at = strrchr(m->for_value, '@');
-		if (at == NULL || at == m->for_value || !valid_hostname(at + 1)) {
+		if (at == NULL || at == m->for_value ||
+		    !valid_hostname(at + 1)) {
 			perr(p, line, "bad address \"%s\": expected "
 			    "user@domain", m->for_value);
 			return -1;
@@ -2038,9 +2044,9 @@ resolve(struct parser *p)
 				    "not defined", f->name);
 			else if (f->kind == FIX_LISTEN_AUTH &&
 			    t->kind != TABLE_MAP && t->nent > 0)
-				perr_at(p, f->file, f->line, "auth table \"%s\" "
-				    "must map users to password hashes",
-				    f->name);
+				perr_at(p, f->file, f->line, "auth table "
+				    "\"%s\" must map users to password "
+				    "hashes", f->name);
 			if (f->kind == FIX_LISTEN_AUTH)
 				((struct listener *)f->obj)->auth = t;
 			else

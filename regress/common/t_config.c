@@ -40,7 +40,9 @@ static const struct invalid_case invalid_cases[] = {
 	{ "invalid/tls-no-pki.conf",
 	  "invalid/tls-no-pki.conf:1: tls needs a pki\n"
 	  "invalid/tls-no-pki.conf:2: smtps needs a pki\n"
-	  "invalid/tls-no-pki.conf:3: tls-require needs a pki\n" },
+	  "invalid/tls-no-pki.conf:3: tls-require needs a pki\n"
+	  "invalid/tls-no-pki.conf:4: listener 127.0.0.1:2525 has a pki but "
+	  "no tls, tls-require or smtps\n" },
 	{ "invalid/bad-port.conf",
 	  "invalid/bad-port.conf:1: bad port \"99999\"\n"
 	  "invalid/bad-port.conf:2: bad port \"0\"\n"
@@ -49,7 +51,9 @@ static const struct invalid_case invalid_cases[] = {
 	  "got end of line\n" },
 	{ "invalid/auth-no-tls.conf",
 	  "invalid/auth-no-tls.conf:2: auth requires tls, tls-require or "
-	  "smtps\n" },
+	  "smtps\n"
+	  "invalid/auth-no-tls.conf:6: auth table \"list\" must map users "
+	  "to password hashes\n" },
 	{ "invalid/unterminated-string.conf",
 	  "invalid/unterminated-string.conf:1: unterminated string\n" },
 	{ "invalid/undefined-macro.conf",
@@ -156,6 +160,11 @@ static const struct invalid_case invalid_cases[] = {
 	  "(expected relay or maildir)\n"
 	  "invalid/bad-relay.conf:9: maildir \"relative/Maildir\" is not an "
 	  "absolute path or ~/PATH\n"
+	  "invalid/bad-relay.conf:12: auth would send credentials in the "
+	  "clear: remove tls none or smtp+notls://\n"
+	  "invalid/bad-relay.conf:13: smtps:// contradicts tls may\n"
+	  "invalid/bad-relay.conf:15: action \"ok\" is defined twice\n"
+	  "invalid/bad-relay.conf:16: unterminated string\n"
 	  "invalid/bad-relay.conf:10: table \"nosuch\" is not defined\n" },
 	{ "invalid/bad-tables.conf",
 	  "invalid/bad-tables.conf:1: table \"mix\" mixes list entries and "
