@@ -156,6 +156,7 @@ struct limits {
 	int			 expire;		/* seconds */
 	int			 retry_min;		/* seconds */
 	int			 retry_max;		/* seconds */
+	int			 timeout_delivery;	/* seconds */
 };
 
 TAILQ_HEAD(tablelist, table);
@@ -171,6 +172,8 @@ struct config {
 	char			*vault;
 	char			*empty;		/* chroot of unprivileged procs */
 	char			*control_socket;
+	char			*resolver;	/* "resolver ADDR", or NULL */
+	int			 resolver_port;	/* 0: 53 */
 	struct limits		 limits;
 	struct tablelist	 tables;
 	struct pkilist		 pkis;

@@ -48,6 +48,14 @@
 #define DEF_SMTP_PORT		25
 #define DEF_SUBMISSION_PORT	587
 #define DEF_SMTPS_PORT		465
+#define DEF_TIMEOUT_DELIVERY	300		/* per remote reply, seconds */
+#define DEF_MTA_CONNECT_TIMEOUT	30		/* seconds */
+#define DEF_MTA_SESSIONS_PER_DEST 10		/* connections to one place */
+#define DEF_MTA_MAILS_PER_SESSION 100		/* then QUIT and reconnect */
+#define DEF_MTA_IDLE_TIMEOUT	10		/* idle connection kept, s */
+#define DEF_MTA_ROUTE_TTL	300		/* MX/A answers kept, s */
+#define DEF_MTA_RCPT_PER_TX	100		/* RFC 5321 4.5.3.1.8 */
+#define DEF_MTA_CA_FILE		"/etc/ssl/certs/ca-certificates.crt"
 
 /* Internal. */
 #define CHILD_STOP_GRACE	5		/* seconds before SIGKILL */

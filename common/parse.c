@@ -102,6 +102,7 @@ struct fixup {
 #define SET_VAULT	0x04
 #define SET_EMPTY	0x08
 #define SET_CONTROL	0x10
+#define SET_RESOLVER	0x20
 
 struct parser {
 	struct config		*conf;
@@ -178,6 +179,7 @@ static int	parse_match(struct parser *, int);
 static int	parse_match_from(struct parser *, struct match *, int);
 static int	parse_match_for(struct parser *, struct match *, int);
 static int	parse_limit(struct parser *, int);
+static int	parse_resolver(struct parser *, int);
 static int	parse_number(const char *, int, long long, long long,
 		    long long *, const char **);
 static void	resolve(struct parser *);
@@ -199,6 +201,7 @@ static const struct keyword keywords[] = {
 	{ "listen",	parse_listen },
 	{ "match",	parse_match },
 	{ "pki",	parse_pki },
+	{ "resolver",	parse_resolver },
 	{ "spool",	parse_spool },
 	{ "table",	parse_table },
 	{ "vault",	parse_vault },
@@ -250,6 +253,8 @@ static const struct {
 	    offsetof(struct limits, retry_min) },
 	{ "retry-max", LIMIT_DURATION, 1, 7 * 86400,
 	    offsetof(struct limits, retry_max) },
+	{ "timeout-delivery", LIMIT_DURATION, 1, 86400,
+	    offsetof(struct limits, timeout_delivery) },
 };
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -1035,6 +1040,49 @@ parse_control(struct parser *p, int line)
 	}
 	return parse_path(p, line, "control socket", SET_CONTROL,
 	    &p->conf->control_socket);
+}
+
+/* resolver ADDRESS [port N]: the DNS server deliveryd asks. */
+static int
+parse_resolver(struct parser *p, int line)
+{
+	struct in6_addr	 in6;
+	char		*addr, *v;
+	const char	*errstr;
+	int		 port = 0;
+
+	if (get_value(p, "an address after \"resolver\"", &addr) == -1)
+		return -1;
+	if (inet_pton(AF_INET, addr, &in6) != 1 &&
+	    inet_pton(AF_INET6, addr, &in6) != 1) {
+		perr(p, line, "bad resolver address \"%s\": an IPv4 or IPv6 "
+		    "address", addr);
+		free(addr);
+		return -1;
+	}
+	if (tok_accept(p, "port")) {
+		if (get_value(p, "a number after \"port\"", &v) == -1) {
+			free(addr);
+			return -1;
+		}
+		port = (int)strtonum(v, 1, 65535, &errstr);
+		if (errstr != NULL) {
+			perr(p, line, "bad resolver port \"%s\"", v);
+			free(v);
+			free(addr);
+			return -1;
+		}
+		free(v);
+	}
+	if (p->set & SET_RESOLVER) {
+		perr(p, line, "resolver is set twice");
+		free(addr);
+		return -1;
+	}
+	p->set |= SET_RESOLVER;
+	p->conf->resolver = addr;
+	p->conf->resolver_port = port;
+	return 0;
 }
 
 /* pki NAME cert PATH | pki NAME key PATH */
@@ -2128,6 +2176,7 @@ config_defaults(struct config *conf, const char *path)
 	conf->limits.expire = DEF_EXPIRE;
 	conf->limits.retry_min = DEF_RETRY_MIN;
 	conf->limits.retry_max = DEF_RETRY_MAX;
+	conf->limits.timeout_delivery = DEF_TIMEOUT_DELIVERY;
 	TAILQ_INIT(&conf->tables);
 	TAILQ_INIT(&conf->pkis);
 	TAILQ_INIT(&conf->listeners);
@@ -2232,6 +2281,7 @@ config_free(struct config *conf)
 	free(conf->vault);
 	free(conf->empty);
 	free(conf->control_socket);
+	free(conf->resolver);
 	free(conf);
 }
 
