@@ -580,10 +580,15 @@ log_exit(pid_t pid, int status)
 	if (p == PROC_PARENT)
 		return;
 	children[p].pid = 0;
-	/* Children stopped by our SIGTERM are not news. */
-	if (stopping && ((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) ||
-	    (WIFEXITED(status) && WEXITSTATUS(status) == 0)))
+	/*
+	 * Once stopping, children end because of our SIGTERM or because a
+	 * peer went away first: not news, unless a signal of its own.
+	 */
+	if (stopping && (WIFEXITED(status) || WTERMSIG(status) == SIGTERM)) {
+		log_debug("%s (pid %ld) stopped", proc_table[p].name,
+		    (long)pid);
 		return;
+	}
 	if (WIFSIGNALED(status))
 		log_warnx("%s (pid %ld) killed by signal %d",
 		    proc_table[p].name, (long)pid, WTERMSIG(status));

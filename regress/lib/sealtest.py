@@ -211,6 +211,7 @@ class Relay:
             env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
         self.log_fh = open(self.logfile, "ab")
+        self.log_start = self.log_fh.tell()
         self.proc = subprocess.Popen(
             [prog("smtpd"), "-d", "-f", self.conf] + list(args),
             stdout=self.log_fh, stderr=subprocess.STDOUT, env=env)
@@ -220,7 +221,8 @@ class Relay:
         for p in ports:
             if not wait_port(p):
                 return False
-        return self.wait_log("all processes running", 20)
+        return self.wait_log("all processes running", 20,
+                             start=self.log_start)
 
     @property
     def pid(self):
