@@ -191,6 +191,12 @@ struct config {
  * file, its includes and file: tables.
  */
 struct config	*config_parse(const char *path, FILE *errfp);
+
+/*
+ * Define a macro "NAME=value" for every later config_parse (smtpd -D);
+ * the file cannot redefine it.  Returns -1 if malformed.
+ */
+int		 config_define(const char *);
 void		 config_free(struct config *);
 
 /* Read every pki's certificate and key into memory (parent, as root). */

@@ -75,7 +75,12 @@ struct macro {
 	TAILQ_ENTRY(macro)	 entry;
 	char			*name;
 	char			*value;
+	int			 persist;	/* from -D: the file can't change it */
 };
+
+#define CONFIG_MAX_DEFINES	32
+static char	*cmdline_macros[CONFIG_MAX_DEFINES][2];
+static size_t	 ncmdline_macros;
 
 enum fixup_kind {
 	FIX_LISTEN_PKI,
@@ -939,6 +944,12 @@ parse_macro(struct parser *p, char *name, int line)
 	}
 	TAILQ_FOREACH(m, &p->macros, entry) {
 		if (strcmp(m->name, name) == 0) {
+			if (m->persist) {
+				/* Set with -D on the command line. */
+				free(value);
+				free(name);
+				return 0;
+			}
 			/* Redefinition: the last one wins, as in a shell. */
 			free(m->value);
 			m->value = value;
@@ -2184,6 +2195,26 @@ config_defaults(struct config *conf, const char *path)
 	TAILQ_INIT(&conf->matches);
 }
 
+int
+config_define(const char *def)
+{
+	const char	*eq;
+	size_t		 i;
+
+	if ((eq = strchr(def, '=')) == NULL || eq == def ||
+	    ncmdline_macros == CONFIG_MAX_DEFINES)
+		return -1;
+	for (i = 0; def + i < eq; i++)
+		if (!isalnum((unsigned char)def[i]) && def[i] != '_')
+			return -1;
+	if (isdigit((unsigned char)def[0]))
+		return -1;
+	cmdline_macros[ncmdline_macros][0] = xstrndup(def, eq - def);
+	cmdline_macros[ncmdline_macros][1] = xstrdup(eq + 1);
+	ncmdline_macros++;
+	return 0;
+}
+
 struct config *
 config_parse(const char *path, FILE *errfp)
 {
@@ -2191,9 +2222,17 @@ config_parse(const char *path, FILE *errfp)
 	struct config	*conf;
 	struct macro	*m;
 	struct fixup	*f;
+	size_t		 i;
 
 	memset(&p, 0, sizeof(p));
 	TAILQ_INIT(&p.macros);
+	for (i = 0; i < ncmdline_macros; i++) {
+		m = xcalloc(1, sizeof(*m));
+		m->name = xstrdup(cmdline_macros[i][0]);
+		m->value = xstrdup(cmdline_macros[i][1]);
+		m->persist = 1;
+		TAILQ_INSERT_TAIL(&p.macros, m, entry);
+	}
 	TAILQ_INIT(&p.fixups);
 	conf = xcalloc(1, sizeof(*conf));
 	config_defaults(conf, path);

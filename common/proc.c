@@ -77,8 +77,12 @@ proc_helper_init(int argc, char **argv, enum proc_id self,
 
 	memset(opts, 0, sizeof(*opts));
 	opts->config = SEAL_CONFIG;
-	while ((ch = getopt(argc, argv, "df:T:v")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:T:v")) != -1) {
 		switch (ch) {
+		case 'D':
+			if (config_define(optarg) == -1)
+				errx(1, "bad -D %s", optarg);
+			break;
 		case 'd':
 			opts->foreground = 1;
 			break;

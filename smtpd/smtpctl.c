@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <crypt.h>
 #include <err.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "imsg.h"
 #include "log.h"
 #include "proto.h"
+#include "util.h"
 
 struct ctl_cmd {
 	const char	*words[4];
@@ -27,10 +29,13 @@ struct ctl_cmd {
 
 static int	cmd_log_verbose(int, char **);
 static int	cmd_log_brief(int, char **);
+static int	cmd_encrypt(int, char **);
 static int	cmd_show_queue(int, char **);
 static int	cmd_schedule(int, char **);
 
 static const struct ctl_cmd commands[] = {
+	{ { "encrypt" }, cmd_encrypt,
+	    "encrypt [password]\thash a password for an auth table" },
 	{ { "log", "verbose" }, cmd_log_verbose,
 	    "log verbose\t\tlog debug messages" },
 	{ { "log", "brief" }, cmd_log_brief,
@@ -175,6 +180,32 @@ static int
 cmd_log_brief(int argc, char **argv)
 {
 	return ctl_verbose(0);
+}
+
+/* Print a yescrypt hash of the password (argument, or a line on stdin). */
+static int
+cmd_encrypt(int argc, char **argv)
+{
+	char	*line = NULL, *salt, *hash;
+	size_t	 sz = 0;
+	ssize_t	 n;
+
+	if (argc > 1)
+		usage();
+	if (argc == 0) {
+		if ((n = getline(&line, &sz, stdin)) == -1)
+			errx(1, "no password on standard input");
+		line[strcspn(line, "\r\n")] = '\0';
+	} else
+		line = xstrdup(argv[0]);
+	if ((salt = crypt_gensalt_ra("$y$", 0, NULL, 0)) == NULL)
+		err(1, "crypt_gensalt");
+	if ((hash = crypt(line, salt)) == NULL || hash[0] == '*')
+		errx(1, "crypt failed");
+	printf("%s\n", hash);
+	freezero(line, strlen(line));
+	free(salt);
+	return 0;
 }
 
 static int

@@ -42,6 +42,7 @@
 #include "util.h"
 
 #define MAX_LINKS	32
+#define MAX_DEFINES	16
 
 struct child {
 	pid_t		 pid;
@@ -60,6 +61,8 @@ static int		 stopping;
 static struct event	 ev_start_timeout;
 static char		 helper_dir[PATH_MAX];
 static int		 helper_intree;
+static char		*defines[MAX_DEFINES];
+static int		 ndefines;
 extern char		**environ;
 
 static void	usage(void) __attribute__((noreturn));
@@ -77,7 +80,8 @@ static void	spawn(enum proc_id);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-dnv] [-f file] [-T imsg|smtp]\n");
+	fprintf(stderr, "usage: smtpd [-dnv] [-D macro=value] [-f file] "
+	    "[-T imsg|smtp]\n");
 	exit(1);
 }
 
@@ -91,8 +95,14 @@ main(int argc, char **argv)
 
 	setproctitle_init(argc, argv, environ);
 	opts.config = SEAL_CONFIG;
-	while ((ch = getopt(argc, argv, "df:nT:v")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:nT:v")) != -1) {
 		switch (ch) {
+		case 'D':
+			if (ndefines == MAX_DEFINES || config_define(optarg) == -1)
+				errx(1, "-D %s: want NAME=value (at most %d)",
+				    optarg, MAX_DEFINES);
+			defines[ndefines++] = optarg;
+			break;
 		case 'd':
 			opts.foreground = 1;
 			break;
@@ -384,7 +394,7 @@ child_close_others(enum proc_id p)
 static void
 exec_helper(enum proc_id p)
 {
-	char	*argv[16], *envp[8], path[PATH_MAX];
+	char	*argv[16 + 2 * MAX_DEFINES], *envp[8], path[PATH_MAX];
 	char	*keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
 		    "TZ", NULL };
 	int	 argc = 0, envc = 0, i, fd = children[p].childfd;
@@ -415,6 +425,10 @@ exec_helper(enum proc_id p)
 	if (opts.trace & TRACE_SMTP) {
 		argv[argc++] = "-T";
 		argv[argc++] = "smtp";
+	}
+	for (i = 0; i < ndefines; i++) {
+		argv[argc++] = "-D";
+		argv[argc++] = defines[i];
 	}
 	argv[argc++] = "-f";
 	argv[argc++] = (char *)(uintptr_t)opts.config;
