@@ -126,7 +126,72 @@ t.ok(rc2 is not None and rc2 != 0, "a second daemon on the same socket "
 t.like(r2.log(), "already running|cannot listen", "and says why")
 t.is_(r.proc.poll(), None, "the first daemon keeps running")
 
+# -T imsg traces every message by name.
+r.stop()
+r = Relay(w, CONF)
+t.ok(r.start(["-T", "imsg"]), "start with -T imsg")
+t.like(r.log()[r.log_start:], r"parent -> smtp: ANY_GO len=0",
+       "-T imsg names each message and its direction")
+r.stop()
+
+# A malformed message between processes is an attack: the receiver logs
+# it and the whole daemon stops.  Take a copy of the front end's channel
+# to the queue (pidfd_getfd) and write garbage into it.
+import ctypes  # noqa
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_pidfd_getfd = 438
+
+
+def unix_socket_fds(pid):
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:"):
+            out.append((int(fd), link))
+    return out
+
+
+def unix_inodes():
+    with open("/proc/net/unix") as f:
+        next(f)
+        return {line.split()[6] for line in f}
+
+
+r = Relay(w, CONF)
+t.ok(r.start(), "start before the malformed message")
+smtp = [p for p in r.children() if title(p) == "smtpd: smtp"][0]
+queue = [p for p in r.children() if title(p) == "smtpd: queue"][0]
+ux = unix_inodes()
+# The front end's Unix sockets lead to the parent, the queue and policyd;
+# the first one found will do: whichever process reads the garbage must
+# stop the daemon.
+cands = [fd for fd, link in unix_socket_fds(smtp) if link[8:-1] in ux]
+pidfd = os.pidfd_open(smtp)
+sent = 0
+for fd in cands:
+    mine = libc.syscall(SYS_pidfd_getfd, pidfd, fd, 0)
+    if mine < 0:
+        continue
+    try:
+        # type 9999, a length larger than any message may be.
+        os.write(mine, (9999).to_bytes(4, "little") +
+                 (1 << 20).to_bytes(4, "little") + bytes(12))
+        sent += 1
+    finally:
+        os.close(mine)
+    break
+t.ok(sent == 1, "wrote a malformed header into an internal channel")
+rc = r.wait_exit(10)
+t.ok(rc is not None and rc != 0, "the daemon stops, non-zero (rc %s)" % rc)
+t.like(r.log()[r.log_start:], r"malformed",
+       "the receiver logged the malformed message")
+
 # smtpctl talks to it; verbosity reaches every process.
+r = Relay(w, CONF)
+t.ok(r.start(), "start again")
 res = r.smtpctl("log", "verbose")
 t.is_(res.returncode, 0, "smtpctl log verbose")
 t.ok(r.wait_log("log level set to 1"), "parent set the log level")
