@@ -458,6 +458,9 @@ smtp_parse_rcpt_params(const char *s, int utf8, struct smtp_rcpt_params *rp)
 			seen |= 0x01;
 			if (r != 2 || val[0] == '\0')
 				return SMTP_PERR_PARAMVAL;
+			if (val[strlen(val) - 1] == ',' || val[0] == ',' ||
+			    strstr(val, ",,") != NULL)
+				return SMTP_PERR_PARAMVAL;
 			if (strcasecmp(val, "NEVER") == 0) {
 				rp->notify = DSN_NOTIFY_NEVER;
 				continue;
@@ -473,7 +476,7 @@ smtp_parse_rcpt_params(const char *s, int utf8, struct smtp_rcpt_params *rp)
 				else
 					return SMTP_PERR_PARAMVAL;
 			}
-			if (rp->notify == 0 || val[strlen(val) - 1] == ',')
+			if (rp->notify == 0)
 				return SMTP_PERR_PARAMVAL;
 		} else if (strcasecmp(key, "ORCPT") == 0) {
 			if (seen & 0x02)
