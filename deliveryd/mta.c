@@ -128,7 +128,7 @@ mta_result(struct mta_tx *tx, size_t i, int status, const char *reply,
 		return;
 	r->done = 1;
 	b->nresult++;
-	log_info("delivery: msgid=%s batch=%016llx to=<%s> action=%s "
+	log_info("msgid=%s batch=%016llx to=<%s> action=%s "
 	    "relay=\"%s\" tls=\"%s\" status=%s reply=\"%s\"", b->d.msgid,
 	    (unsigned long long)b->d.batch, r->rcpt, b->d.action,
 	    relay ? relay : "", tls ? tls : "", status_name[status],
@@ -311,7 +311,7 @@ mta_dest_resolved(struct mta_dest *d, int status, const char *why)
 		    sizeof(d->rwhy));
 	}
 	if (d->rstatus != PROTO_OK) {
-		log_info("delivery: route to %s: %s", d->name, d->rwhy);
+		log_info("route to %s: %s", d->name, d->rwhy);
 		/* Failures are not kept: the next try asks again. */
 		d->rstate = ROUTE_NONE;
 		mta_dest_fail(d, d->rstatus, d->rwhy);
@@ -370,7 +370,7 @@ mta_dest_mxhost_done(void *arg, const struct dns_result *res)
 			r->ss = res->addr[j];
 		}
 	} else
-		log_info("delivery: MX %s of %s: %s", d->mx[q->i].host,
+		log_info("MX %s of %s: %s", d->mx[q->i].host,
 		    d->name, res->why);
 	free(q);
 	if (--d->rpending > 0)
@@ -648,7 +648,7 @@ mta_batch_go(struct mta_batch *b)
 	free(dests);
 	return;
 fail:
-	log_warnx("delivery: msgid=%s batch=%016llx: %s", b->d.msgid,
+	log_warnx("msgid=%s batch=%016llx: %s", b->d.msgid,
 	    (unsigned long long)b->d.batch, why);
 	for (i = 0; i < b->nrcpt; i++)
 		mta_result_send(b, &b->rcpts[i], PROTO_TEMPFAIL, why, NULL,
@@ -674,13 +674,13 @@ mta_dispatch_queue(struct imsg *imsg)
 		PROTO_CHECK_STR(d.sender);
 		PROTO_CHECK_STR(d.dsn_envid);
 		if (imsg->fd == -1)
-			fatalx("delivery: message without a file");
+			fatalx("message without a file");
 		if (mta_batch_find(d.batch) != NULL)
-			fatalx("delivery: batch %016llx twice",
+			fatalx("batch %016llx twice",
 			    (unsigned long long)d.batch);
 		if (d.tls_level > TLS_LEVEL_VERIFY || d.nrcpt == 0 ||
 		    d.nrcpt > 100000 || d.body > BODY_BINARYMIME)
-			fatalx("delivery: bad batch %016llx",
+			fatalx("bad batch %016llx",
 			    (unsigned long long)d.batch);
 		b = xcalloc(1, sizeof(*b));
 		b->d = d;
@@ -697,7 +697,7 @@ mta_dispatch_queue(struct imsg *imsg)
 		PROTO_CHECK_STR(r.orcpt);
 		if ((b = mta_batch_find(r.batch)) == NULL ||
 		    b->nrcpt >= b->d.nrcpt)
-			fatalx("delivery: unexpected recipient for batch "
+			fatalx("unexpected recipient for batch "
 			    "%016llx", (unsigned long long)r.batch);
 		mr = &b->rcpts[b->nrcpt++];
 		mr->idx = r.idx;
@@ -710,12 +710,12 @@ mta_dispatch_queue(struct imsg *imsg)
 		memcpy(&pb, imsg->data, sizeof(pb));
 		if ((b = mta_batch_find(pb.batch)) == NULL ||
 		    b->nrcpt != b->d.nrcpt)
-			fatalx("delivery: bad GO for batch %016llx",
+			fatalx("bad GO for batch %016llx",
 			    (unsigned long long)pb.batch);
 		mta_batch_go(b);
 		break;
 	default:
-		fatalx("delivery: unexpected %s from queue",
+		fatalx("unexpected %s from queue",
 		    proto_imsg_name(imsg->hdr.type));
 	}
 }
