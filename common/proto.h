@@ -90,6 +90,42 @@ enum imsg_type {
 	IMSG_QUEUE_DELIVERY_RESULT, /* delivery -> queue: proto_dresult */
 	IMSG_QUEUE_DELIVERY_DONE,   /* delivery -> queue: proto_batch */
 
+	/*
+	 * queue <-> crypt: sealing a message for its secured recipients.
+	 * SEAL (with a read-only fd of the message), one SEAL_RCPT per
+	 * secured recipient, SEAL_END; cryptd answers one SEAL_RESULT per
+	 * recipient (the link token, the only time it exists in clear),
+	 * then SEAL_DONE.  A second SEAL of a msgid replaces the first.
+	 */
+	IMSG_CRYPT_SEAL,	/* queue -> crypt: proto_seal + ro fd */
+	IMSG_CRYPT_SEAL_RCPT,	/* queue -> crypt: proto_seal_rcpt */
+	IMSG_CRYPT_SEAL_END,	/* queue -> crypt: struct proto_msgref */
+	IMSG_QUEUE_SEAL_RESULT,	/* crypt -> queue: proto_seal_result */
+	IMSG_QUEUE_SEAL_DONE,	/* crypt -> queue: struct proto_commit */
+	IMSG_CRYPT_EVENT,	/* queue -> crypt: proto_crypt_event */
+	IMSG_QUEUE_CODE_SEND,	/* crypt -> queue: proto_code_send */
+
+	/* portal <-> crypt: hdr.peerid is the portal's request id. */
+	IMSG_CRYPT_LOOKUP,	/* portal -> crypt: proto_portal_req */
+	IMSG_PORTAL_LOOKUP_RESULT, /* crypt -> portal: proto_portal_info */
+	IMSG_CRYPT_CODE_ISSUE,	/* portal -> crypt: proto_portal_req */
+	IMSG_PORTAL_CODE_ISSUED,/* crypt -> portal: proto_code_issued */
+	IMSG_CRYPT_CODE_CHECK,	/* portal -> crypt: proto_code_check */
+	IMSG_PORTAL_CODE_RESULT,/* crypt -> portal: proto_code_result */
+	IMSG_CRYPT_OPEN,	/* portal -> crypt: proto_portal_req */
+	IMSG_PORTAL_OPEN_RESULT,/* crypt -> portal: proto_open_result + fd */
+	IMSG_CRYPT_REPLY,	/* portal -> crypt: proto_portal_req */
+	IMSG_PORTAL_REPLY_RESULT, /* crypt -> portal: proto_portal_status */
+
+	/* control <-> crypt: hdr.peerid is the control client. */
+	IMSG_CTL_SECURE_SHOW,	/* smtpctl -> control: proto_msgref */
+	IMSG_CTL_SECURE_LOG,	/* smtpctl -> control: proto_msgref */
+	IMSG_CTL_SECURE_REVOKE,	/* smtpctl -> control: proto_revoke */
+	IMSG_CRYPT_CTL_SHOW,	/* control -> crypt: proto_msgref, "" all */
+	IMSG_CRYPT_CTL_LOG,	/* control -> crypt: proto_msgref */
+	IMSG_CRYPT_CTL_REVOKE,	/* control -> crypt: proto_revoke */
+	/* answers: IMSG_CONTROL_TEXT, IMSG_CONTROL_END, IMSG_CONTROL_FAIL */
+
 	IMSG_TYPE_MAX
 };
 
@@ -282,6 +318,170 @@ struct proto_dresult {
 	char		reply[PROTO_REPLY_MAX];	/* escaped remote reply */
 	char		relay[PROTO_NAME_MAX];	/* host [address] it went to */
 	char		tls[PROTO_TAG_MAX * 2];	/* "TLSv1.3 CIPHER verified" */
+};
+
+/*
+ * Secured delivery (cryptd(8)).  Tokens and session ids are URL-safe
+ * base64 without padding of PROTO_TOKEN_BYTES random bytes; codes are
+ * PROTO_CODE_LEN decimal digits.
+ */
+#define PROTO_TOKEN_BYTES	24	/* 192 bits */
+#define PROTO_TOKEN_MAX		48	/* 32 characters + NUL, rounded */
+#define PROTO_CODE_LEN		8
+#define PROTO_CODE_MAX		16
+#define PROTO_PHONE_MAX		32	/* E.164: "+" and at most 15 digits */
+#define PROTO_LANG_MAX		8	/* "nl", "en" */
+#define PROTO_SUBJECT_MAX	256	/* decoded, escaped, may be cut */
+
+#define SEAL_RCPT_READ_NOTIFY	0x01	/* sender wants a read notice */
+
+struct proto_seal {
+	uint64_t	reqid;			/* the queue's */
+	char		msgid[PROTO_ID_MAX];
+	char		sender[PROTO_ADDR_MAX];
+	char		subject[PROTO_SUBJECT_MAX];
+	uint32_t	hide_subject;		/* portal shows no subject */
+	uint32_t	nrcpt;			/* SEAL_RCPT messages to come */
+};
+
+struct proto_seal_rcpt {
+	uint64_t	reqid;
+	uint32_t	idx;			/* the queue's recipient index */
+	uint32_t	level;			/* DECISION_SECURE_1FA or _2FA */
+	char		rcpt[PROTO_ADDR_MAX];
+	char		phone[PROTO_PHONE_MAX];	/* "" if none */
+	char		lang[PROTO_LANG_MAX];	/* "" for the default */
+	int64_t		lifetime;		/* seconds; 0: the default */
+	uint32_t	flags;			/* SEAL_RCPT_* */
+};
+
+struct proto_seal_result {
+	uint64_t	reqid;
+	uint32_t	idx;
+	int32_t		status;			/* enum proto_status */
+	char		token[PROTO_TOKEN_MAX];	/* "" unless PROTO_OK */
+	int64_t		expires;		/* time_t */
+	char		text[PROTO_REPLY_MAX];	/* reason if not OK */
+};
+
+enum crypt_event {
+	CRYPT_EV_SEALED,
+	CRYPT_EV_NOTIFIED,	/* queue: notification delivered */
+	CRYPT_EV_HELD,		/* queue or crypt: 2fa without phone */
+	CRYPT_EV_CODE_SENT,
+	CRYPT_EV_CODE_FAILED,
+	CRYPT_EV_LOCKED,
+	CRYPT_EV_OPENED,
+	CRYPT_EV_DOWNLOADED,
+	CRYPT_EV_REPLIED,
+	CRYPT_EV_REVOKED,
+	CRYPT_EV_EXPIRED,
+	CRYPT_EV_MAX
+};
+
+/* An event the queue saw, for the audit trail. */
+struct proto_crypt_event {
+	char		msgid[PROTO_ID_MAX];
+	uint32_t	idx;			/* recipient index */
+	uint32_t	event;			/* NOTIFIED or HELD */
+	char		text[PROTO_REPLY_MAX];	/* detail, escaped */
+};
+
+enum code_channel {
+	CODE_MAIL,		/* to the recipient's address */
+	CODE_SMS,		/* to the recipient's phone */
+};
+
+/*
+ * cryptd -> queue: send this one-time code.  The code never reaches the
+ * portal: the queue mails it (CODE_MAIL) or hands it to the configured
+ * notifier (CODE_SMS).
+ */
+struct proto_code_send {
+	char		msgid[PROTO_ID_MAX];
+	uint32_t	idx;
+	uint32_t	channel;		/* enum code_channel */
+	char		rcpt[PROTO_ADDR_MAX];
+	char		phone[PROTO_PHONE_MAX];
+	char		lang[PROTO_LANG_MAX];
+	char		code[PROTO_CODE_MAX];
+	int64_t		expires;
+};
+
+#define PORTAL_OPEN_VIEW	0	/* for IMSG_CRYPT_OPEN: what */
+#define PORTAL_OPEN_DOWNLOAD	1
+
+/* Every portal request: the token from the link, the browser's address. */
+struct proto_portal_req {
+	char		token[PROTO_TOKEN_MAX];
+	char		session[PROTO_TOKEN_MAX]; /* OPEN, REPLY */
+	char		client[PROTO_IP_MAX];
+	uint32_t	channel;		/* CODE_ISSUE */
+	uint32_t	what;			/* OPEN: PORTAL_OPEN_* */
+	char		detail[PROTO_NAME_MAX];	/* OPEN, REPLY: for the audit */
+};
+
+enum portal_state {
+	PORTAL_ACTIVE,		/* codes may be asked for */
+	PORTAL_LOCKED,		/* too many wrong codes */
+	PORTAL_REVOKED,
+	PORTAL_EXPIRED,
+};
+
+struct proto_portal_info {
+	int32_t		status;			/* PERMFAIL: unknown token */
+	uint32_t	state;			/* enum portal_state */
+	uint32_t	level;			/* DECISION_SECURE_* */
+	uint32_t	verified;		/* 1 << CODE_* proven */
+	char		msgid[PROTO_ID_MAX];
+	char		sender[PROTO_ADDR_MAX];
+	char		subject[PROTO_SUBJECT_MAX]; /* "" if hidden */
+	char		rcpt_masked[PROTO_ADDR_MAX];
+	char		phone_masked[PROTO_PHONE_MAX];
+	char		lang[PROTO_LANG_MAX];
+	int64_t		expires;
+	int64_t		size;
+};
+
+struct proto_portal_status {
+	int32_t		status;
+	char		text[PROTO_REPLY_MAX];
+};
+
+struct proto_code_issued {
+	int32_t		status;
+	uint32_t	channel;
+	char		dest_masked[PROTO_ADDR_MAX];
+	int64_t		expires;
+	char		text[PROTO_REPLY_MAX];
+};
+
+struct proto_code_check {
+	char		token[PROTO_TOKEN_MAX];
+	char		client[PROTO_IP_MAX];
+	uint32_t	channel;
+	char		code[PROTO_CODE_MAX];
+};
+
+struct proto_code_result {
+	int32_t		status;			/* OK: the code was right */
+	uint32_t	state;			/* enum portal_state */
+	uint32_t	verified;
+	uint32_t	attempts_left;
+	char		session[PROTO_TOKEN_MAX]; /* once all factors hold */
+	int64_t		session_expires;
+	char		text[PROTO_REPLY_MAX];
+};
+
+struct proto_open_result {
+	int32_t		status;			/* fd passed iff PROTO_OK */
+	int64_t		size;
+	char		text[PROTO_REPLY_MAX];
+};
+
+struct proto_revoke {
+	char		msgid[PROTO_ID_MAX];
+	char		rcpt[PROTO_ADDR_MAX];	/* "" for every recipient */
 };
 
 const char	*proto_imsg_name(uint32_t);
