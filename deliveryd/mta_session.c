@@ -275,7 +275,15 @@ session_next_route(struct mta_session *s, const char *why)
 {
 	log_info("mta %llu: %s: %s", (unsigned long long)s->id, s->relay,
 	    why);
-	mta_fmt(s->why, sizeof(s->why), "4.4.1 %s: %s", s->relay, why);
+	/* Every route's reason, for the result: the first is often best. */
+	if (s->why[0] == '\0')
+		mta_fmt(s->why, sizeof(s->why), "4.4.1 %s: %s", s->relay, why);
+	else {
+		char	more[PROTO_REPLY_MAX];
+
+		mta_fmt(more, sizeof(more), "; %s: %s", s->relay, why);
+		strlcat(s->why, more, sizeof(s->why));
+	}
 	s->route++;
 	s->tls_failed_plain = 0;
 	session_connect(s);
@@ -299,6 +307,7 @@ session_tls_start(struct mta_session *s)
 		return;
 	}
 	s->handshaking = 1;
+	s->want_out = 1;	/* the ClientHello is ours to send */
 	session_timer(s, delivery_cfg->limits.timeout_delivery);
 }
 
@@ -562,7 +571,7 @@ session_io(int fd, short ev, void *arg)
 		session_error(s, s->why);
 		goto out;
 	}
-	if (session_flush(s) == -1)
+	if (!s->handshaking && session_flush(s) == -1)
 		session_error(s, s->why);
 out:
 	session_update(s);
