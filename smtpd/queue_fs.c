@@ -9,7 +9,7 @@
  *	incoming/ID.env	 its envelope, until the commit renames both
  *	queue/ID	 a committed message, byte for byte as it will leave
  *	queue/ID.env	 its envelope: the records of the commit, then one
- *			 record appended per final delivery result
+ *			 record appended per delivery result
  *	quarantine/	 files recovery could not read
  *
  * Invariant: queue/ID.env exists only after the sync that made queue/ID
@@ -429,7 +429,8 @@ queue_env_decode(const char *data, size_t len, struct qenv *env,
 			BAD("line %zu: malformed", lineno);
 		if (committed) {
 			if ((strcmp(f[0], "done") == 0 ||
-			    strcmp(f[0], "fail") == 0) && nf == 5) {
+			    strcmp(f[0], "fail") == 0 ||
+			    strcmp(f[0], "defer") == 0) && nf == 5) {
 				if (field_u32(f[1], UINT32_MAX, &idx) == -1 ||
 				    idx >= env->nrcpt ||
 				    field_num(f[2], INT64_MAX, &n) == -1)
@@ -442,8 +443,10 @@ queue_env_decode(const char *data, size_t len, struct qenv *env,
 				    set_str(&r->reply, f[4]) == -1)
 					BAD("line %zu: bad field", lineno);
 				r->when = (time_t)n;
-				r->state = f[0][0] == 'd' ? QR_DONE :
-				    QR_FAILED;
+				if (strcmp(f[0], "done") == 0)
+					r->state = QR_DONE;
+				else if (strcmp(f[0], "fail") == 0)
+					r->state = QR_FAILED;
 			} else if (strcmp(f[0], "bounced") == 0 && nf == 3) {
 				if (field_u32(f[1], UINT32_MAX, &idx) == -1 ||
 				    idx >= env->nrcpt ||

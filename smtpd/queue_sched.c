@@ -207,9 +207,17 @@ void
 queue_sched_add(struct qenv *env, int now)
 {
 	struct qmsg	*m;
+	size_t		 i;
+	time_t		 last;
 
 	m = xcalloc(1, sizeof(*m));
 	m->env = env;
+	for (i = 0, last = 0; i < env->nrcpt; i++)
+		if (env->rcpt[i].state == QR_PENDING &&
+		    env->rcpt[i].reply != NULL && env->rcpt[i].when >= last) {
+			last = env->rcpt[i].when;
+			set_str(&m->last_error, env->rcpt[i].reply);
+		}
 	if (RB_INSERT(queue_msg_tree, &msgs, m) != NULL)
 		fatalx("message %s queued twice", env->id);
 	nmsgs++;
@@ -645,6 +653,9 @@ delivery_result(struct imsg *imsg)
 		set_str(&m->last_error, d.reply);
 		log_info("%s: to=<%s>, relay=%s, deferred: %s", m->env->id,
 		    r->rcpt, d.relay[0] ? d.relay : "-", d.reply);
+		/* Kept for show queue and the DSN after a restart. */
+		queue_rec_result(&bt->records, "defer", d.idx, now, d.relay,
+		    d.reply);
 		break;
 	default:
 		fatalx("bad delivery status %d", d.status);

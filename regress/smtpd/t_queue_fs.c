@@ -87,7 +87,7 @@ test_roundtrip(void)
 {
 	struct qenv	 e, d;
 	struct qbuf	 b;
-	size_t		 used, i, nl = 0;
+	size_t		 used, i, nl = 0, cut;
 	char		 err[128];
 
 	make_env(&e);
@@ -118,6 +118,8 @@ test_roundtrip(void)
 	/* Appended results. */
 	queue_rec_result(&b, "done", 0, 1700000100, "mx.example.com "
 	    "[192.0.2.9]", "250 2.0.0 Ok\r\nfail 1 0 = =");
+	queue_rec_result(&b, "defer", 1, 1700000150, "mx", "451 4.3.0 later");
+	cut = b.len;
 	queue_rec_result(&b, "fail", 1, 1700000200, NULL,
 	    "550 5.1.1 No such user");
 	queue_rec_bounced(&b, 1, 1700000300);
@@ -128,7 +130,12 @@ test_roundtrip(void)
 	    "reply with CRLF cannot inject a record");
 	is_int(d.rcpt[0].when, 1700000100, "time of result");
 	is_int(d.rcpt[1].state, QR_BOUNCED, "fail then bounced");
-	is_str(d.rcpt[1].relay, "", "empty relay");
+	is_str(d.rcpt[1].relay, "", "empty relay replaces the deferral's");
+	queue_env_free(&d);
+	ok(decode(b.buf, cut, &d, &used, err) == 0 &&
+	    d.rcpt[1].state == QR_PENDING && d.rcpt[1].reply != NULL &&
+	    strcmp(d.rcpt[1].reply, "451 4.3.0 later") == 0,
+	    "a deferral keeps the recipient pending with its last error");
 	queue_env_free(&d);
 
 	/* A partial append after the commit is ignored, not fatal. */
