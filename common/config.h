@@ -157,6 +157,12 @@ struct limits {
 	int			 retry_min;		/* seconds */
 	int			 retry_max;		/* seconds */
 	int			 timeout_delivery;	/* seconds */
+	int			 secure_expire;		/* seconds */
+	int			 secure_expire_max;	/* seconds */
+	int			 secure_sweep;		/* seconds */
+	int			 secure_session;	/* seconds */
+	int			 code_lifetime;		/* seconds */
+	size_t			 code_attempts;
 };
 
 TAILQ_HEAD(tablelist, table);

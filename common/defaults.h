@@ -57,6 +57,16 @@
 #define DEF_MTA_RCPT_PER_TX	100		/* RFC 5321 4.5.3.1.8 */
 #define DEF_MTA_CA_FILE		"/etc/ssl/certs/ca-certificates.crt"
 
+/* Secured delivery: cryptd (smtpd.conf: limit secure-... and code-...). */
+#define DEF_SECURE_EXPIRE	(14 * 24 * 3600)	/* link lifetime, s */
+#define DEF_SECURE_EXPIRE_MAX	(90 * 24 * 3600)	/* longest asked for */
+#define DEF_SECURE_SWEEP	60		/* expiry sweep interval, s */
+#define DEF_SECURE_SESSION	(30 * 60)	/* portal session, s */
+#define DEF_CODE_LIFETIME	(10 * 60)	/* one-time code, s */
+#define DEF_CODE_ATTEMPTS	5		/* wrong codes, then locked */
+#define CRYPT_CHUNK_SIZE	65536		/* secretstream chunk */
+#define CRYPT_MAX_MESSAGE	(64 * 1024 * 1024) /* sealed or opened */
+
 /* Internal. */
 #define CHILD_STOP_GRACE	5		/* seconds before SIGKILL */
 #define HELPER_START_TIMEOUT	10		/* seconds for the handshake */

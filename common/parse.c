@@ -260,6 +260,18 @@ static const struct {
 	    offsetof(struct limits, retry_max) },
 	{ "timeout-delivery", LIMIT_DURATION, 1, 86400,
 	    offsetof(struct limits, timeout_delivery) },
+	{ "secure-expire", LIMIT_DURATION, 1, 365 * 86400,
+	    offsetof(struct limits, secure_expire) },
+	{ "secure-expire-max", LIMIT_DURATION, 1, 365 * 86400,
+	    offsetof(struct limits, secure_expire_max) },
+	{ "secure-sweep", LIMIT_DURATION, 1, 86400,
+	    offsetof(struct limits, secure_sweep) },
+	{ "secure-session", LIMIT_DURATION, 60, 86400,
+	    offsetof(struct limits, secure_session) },
+	{ "code-lifetime", LIMIT_DURATION, 1, 86400,
+	    offsetof(struct limits, code_lifetime) },
+	{ "code-attempts", LIMIT_COUNT, 1, 100,
+	    offsetof(struct limits, code_attempts) },
 };
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -2188,6 +2200,12 @@ config_defaults(struct config *conf, const char *path)
 	conf->limits.retry_min = DEF_RETRY_MIN;
 	conf->limits.retry_max = DEF_RETRY_MAX;
 	conf->limits.timeout_delivery = DEF_TIMEOUT_DELIVERY;
+	conf->limits.secure_expire = DEF_SECURE_EXPIRE;
+	conf->limits.secure_expire_max = DEF_SECURE_EXPIRE_MAX;
+	conf->limits.secure_sweep = DEF_SECURE_SWEEP;
+	conf->limits.secure_session = DEF_SECURE_SESSION;
+	conf->limits.code_lifetime = DEF_CODE_LIFETIME;
+	conf->limits.code_attempts = DEF_CODE_ATTEMPTS;
 	TAILQ_INIT(&conf->tables);
 	TAILQ_INIT(&conf->pkis);
 	TAILQ_INIT(&conf->listeners);
