@@ -2,7 +2,7 @@
 sealrelay's tests, serving the records a test gives it.
 
     from testdns import TestDNS
-    dns = TestDNS(work, ["nullmx.test. MX 0 .",
+    dns = TestDNS(work, ["nullmx.sealtest. MX 0 .",
                          "mx.test. MX 10 mx1.mx.test.",
                          "mx1.mx.test. A 127.0.0.7"])
     dns.start()        # dns.port; smtpd.conf: resolver 127.0.0.1 port N
@@ -10,7 +10,8 @@ sealrelay's tests, serving the records a test gives it.
 
 Every name under the zones of the records is answered from them only
 (local-zone static: anything else there is NXDOMAIN); nothing is asked
-upstream.
+upstream.  Do not use "test." or "invalid.": libunbound answers those
+special-use names itself (NXDOMAIN) and never asks the server.
 """
 
 import os
@@ -61,6 +62,10 @@ class TestDNS:
         ]
         for z in self.zones:
             lines.append('  local-zone: "%s" static' % z)
+            # The apex exists (NODATA, not NXDOMAIN for "test."), or a
+            # resolver that minimises query names stops there.
+            lines.append('  local-data: "%s 3600 IN SOA ns.%s '
+                         'hostmaster.%s 1 3600 600 86400 60"' % (z, z, z))
         for r in self.records:
             lines.append('  local-data: "%s"' % r)
         lines += ["remote-control:", "  control-enable: no"]
