@@ -3,8 +3,8 @@ sealrelay's tests, serving the records a test gives it.
 
     from testdns import TestDNS
     dns = TestDNS(work, ["nullmx.sealtest. MX 0 .",
-                         "mx.test. MX 10 mx1.mx.test.",
-                         "mx1.mx.test. A 127.0.0.7"])
+                         "mx.sealtest. MX 10 mx1.mx.sealtest.",
+                         "mx1.mx.sealtest. A 127.0.0.7"])
     dns.start()        # dns.port; smtpd.conf: resolver 127.0.0.1 port N
     dns.stop()
 
@@ -62,7 +62,7 @@ class TestDNS:
         ]
         for z in self.zones:
             lines.append('  local-zone: "%s" static' % z)
-            # The apex exists (NODATA, not NXDOMAIN for "test."), or a
+            # The apex exists (NODATA, not NXDOMAIN for "sealtest."), or a
             # resolver that minimises query names stops there.
             lines.append('  local-data: "%s 3600 IN SOA ns.%s '
                          'hostmaster.%s 1 3600 600 86400 60"' % (z, z, z))
