@@ -894,7 +894,8 @@ queue_fs_recover(void (*cb)(struct qenv *))
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		nl = strlen(names[i]);
 		if (nl == QUEUE_ID_LEN + strlen(QUEUE_ENV_SUFFIX) &&

@@ -29,7 +29,9 @@ action "out" relay host smtp://127.0.0.1:{port2}
 match from any for rcpt "sender@example.org" action "local"
 match from any for any action "out"''')
 sink = Sink(r.ports["port2"], reply)
-t.ok(r.start(), "daemon started")
+if not t.ok(r.start(), "daemon started"):
+    t.diag(r.log())
+    t.done()
 
 
 def send(sender, rcpts, mopts=(), ropts=(), body=MSG):

@@ -15,7 +15,9 @@ r = Relay(w, '''listen on 127.0.0.1 port {port}
 limit retry-min 1h
 action "out" relay host smtp://127.0.0.1:{port2}
 match from any for any action "out"''')
-t.ok(r.start(), "daemon started, next hop down")
+if not t.ok(r.start(), "daemon started, next hop down"):
+    t.diag(r.log())
+    t.done()
 code, text, qid = submit(r.port, "sender@example.org",
                          ["rcpt@example.com", "two@example.com"], MSG)
 t.is_(code, 250, "message accepted")

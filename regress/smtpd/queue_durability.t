@@ -19,7 +19,9 @@ limit retry-max 2s
 action "out" relay host smtp://127.0.0.1:{port2}
 match from any for any action "out"'''
 r = Relay(w, CONF)
-t.ok(r.start(), "daemon started, next hop down")
+if not t.ok(r.start(), "daemon started, next hop down"):
+    t.diag(r.log())
+    t.done()
 
 code, text, qid = submit(r.port, "sender@example.org",
                          ["rcpt@example.com", "other@example.net"], MSG)

@@ -23,7 +23,9 @@ action "out" relay host smtp://127.0.0.1:{port2}
 match from any for rcpt "sender@example.org" action "local"
 match from any for any action "out"'''
 r = Relay(w, CONF)
-t.ok(r.start(), "daemon started, next hop down")
+if not t.ok(r.start(), "daemon started, next hop down"):
+    t.diag(r.log())
+    t.done()
 code, text, qid = submit(r.port, "sender@example.org", ["late@example.com"],
                          MSG)
 t.is_(code, 250, "accepted")

@@ -17,7 +17,9 @@ CONF = '''listen on 127.0.0.1 port {port}
 action "local" maildir "{work}/Maildir"
 match from any for any action "local"'''
 r = Relay(w, CONF)
-t.ok(r.start(), "first start creates the spool")
+if not t.ok(r.start(), "first start creates the spool"):
+    t.diag(r.log())
+    t.done()
 r.stop()
 
 q = os.path.join(w, "spool", "queue")

@@ -28,7 +28,9 @@ action "dead" relay host smtp://127.0.0.1:{port3}
 match from any for domain "dead.example" action "dead"
 match from any for any action "out"''')
 sink = Sink(r.ports["port2"], reply)
-t.ok(r.start(), "daemon started")
+if not t.ok(r.start(), "daemon started"):
+    t.diag(r.log())
+    t.done()
 start = time.time()
 code, text, qid = submit(r.port, "sender@example.org",
                          ["fast@example.com", "slow@example.com"], MSG)
