@@ -67,6 +67,12 @@
 #define CRYPT_CHUNK_SIZE	65536		/* secretstream chunk */
 #define CRYPT_MAX_MESSAGE	(64 * 1024 * 1024) /* sealed or opened */
 
+/* Queue (sealrelay-spool(5)). */
+#define QUEUE_POLICY_TIMEOUT	30		/* policy's decisions, s */
+#define QUEUE_MAX_BATCHES	256		/* batches at deliveryd */
+#define QUEUE_BATCH_MAX_RCPT	100		/* recipients per batch */
+#define QUEUE_DEST_DOWN_AFTER	3		/* all-4xx batches in a row */
+
 /* Internal. */
 #define CHILD_STOP_GRACE	5		/* seconds before SIGKILL */
 #define HELPER_START_TIMEOUT	10		/* seconds for the handshake */

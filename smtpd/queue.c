@@ -36,9 +36,6 @@
 #include "smtpd.h"
 #include "util.h"
 
-#ifndef QUEUE_POLICY_TIMEOUT
-#define QUEUE_POLICY_TIMEOUT	30	/* seconds for policy's decisions */
-#endif
 
 enum tx_origin {
 	TX_SMTP,		/* a client's message, smtp waits */

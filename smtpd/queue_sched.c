@@ -36,15 +36,6 @@
 #include "smtpd.h"
 #include "util.h"
 
-#ifndef QUEUE_MAX_BATCHES
-#define QUEUE_MAX_BATCHES	256	/* batches in flight at delivery */
-#endif
-#ifndef QUEUE_BATCH_MAX_RCPT
-#define QUEUE_BATCH_MAX_RCPT	100	/* recipients per batch */
-#endif
-#ifndef QUEUE_DEST_DOWN_AFTER
-#define QUEUE_DEST_DOWN_AFTER	3	/* failed batches in a row */
-#endif
 
 enum qmsg_where {
 	QM_IDLE,		/* in flight, bouncing or held */
