@@ -100,6 +100,7 @@ tx_find(const char *id)
 
 	if (!queue_id_valid(id))
 		return NULL;
+	memset(&key, 0, sizeof(key));
 	memcpy(key.env.id, id, QUEUE_ID_LEN + 1);
 	return RB_FIND(queue_tx_tree, &txs, &key);
 }

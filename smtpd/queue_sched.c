@@ -119,6 +119,8 @@ msg_find(const char *id)
 
 	if (!queue_id_valid(id))
 		return NULL;
+	memset(&key, 0, sizeof(key));
+	memset(&env, 0, sizeof(env));
 	memcpy(env.id, id, QUEUE_ID_LEN + 1);
 	key.env = &env;
 	return RB_FIND(queue_msg_tree, &msgs, &key);
