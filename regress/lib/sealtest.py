@@ -21,6 +21,7 @@ In a config text, {port} is a free port (also {port2}, {port3}),
 places under {work} unless the text sets them.
 """
 
+import atexit
 import os
 import re
 import signal
@@ -176,6 +177,22 @@ def alive(pid):
         return False
 
 
+_started = []
+
+
+@atexit.register
+def _cleanup():
+    """A test that dies must not leave a daemon behind."""
+    for r in _started:
+        if r.proc is not None and r.proc.poll() is None:
+            for p in [r.proc.pid] + descendants(r.proc.pid):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+            r.proc.wait()
+
+
 class Relay:
     """One sealrelay daemon under test."""
 
@@ -215,6 +232,7 @@ class Relay:
         self.proc = subprocess.Popen(
             [prog("smtpd"), "-d", "-f", self.conf] + list(args),
             stdout=self.log_fh, stderr=subprocess.STDOUT, env=env)
+        _started.append(self)
         if not wait:
             return True
         ports = listen_ports if listen_ports is not None else [self.port]
