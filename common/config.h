@@ -128,6 +128,80 @@ enum match_for {
 	MATCH_FOR_RCPT,		/* rcpt <table> or rcpt ADDRESS */
 };
 
+/*
+ * Content policies: "policy NAME { ... }" blocks, applied to the
+ * recipients of the match lines that name them.  The parser checks them
+ * (regexes are compiled once to report errors at FILE:LINE); policyd
+ * compiles them for scanning (policyd/rules.c).
+ */
+#define POLICY_IN_SUBJECT	0x01
+#define POLICY_IN_BODY		0x02
+#define POLICY_IN_ATTACHMENTS	0x04	/* attachment file names */
+#define POLICY_IN_HEADERS	0x08	/* top-level headers, decoded */
+
+/* In order of strength; the same order as enum proto_decision_kind. */
+enum policy_level {
+	POLICY_RELAY,
+	POLICY_RELAY_VERIFY,
+	POLICY_SECURE_1FA,
+	POLICY_SECURE_2FA,
+	POLICY_QUARANTINE,
+	POLICY_REJECT,
+};
+
+enum policy_rule_type {
+	POLICY_RULE_KEYWORDS,
+	POLICY_RULE_REGEX,
+	POLICY_RULE_DETECT,
+};
+
+enum policy_detector {
+	POLICY_DETECT_BSN,
+	POLICY_DETECT_IBAN,
+	POLICY_DETECT_CARD,
+};
+
+struct policy_rule {
+	enum policy_rule_type	 type;
+	char			*name;		/* keywords/regex name */
+	char			**words;	/* POLICY_RULE_KEYWORDS */
+	size_t			 nwords;
+	char			*pattern;	/* POLICY_RULE_REGEX */
+	enum policy_detector	 detector;	/* POLICY_RULE_DETECT */
+	int			 in;		/* POLICY_IN_* */
+	int			 min;		/* matches needed (1) */
+	int			 score;
+	const char		*file;
+	int			 line;
+};
+
+struct policy_threshold {
+	enum policy_level	 level;
+	int			 score;		/* when score >= this */
+	char			*text;		/* reject reason, or NULL */
+};
+
+struct policy_trigger {
+	char			*text;		/* in the subject, any case */
+	enum policy_level	 level;
+};
+
+struct policy {
+	TAILQ_ENTRY(policy)	 entry;
+	char			*name;
+	struct policy_rule	*rules;
+	size_t			 nrules;
+	struct policy_threshold	*thresholds;
+	size_t			 nthresholds;
+	struct policy_trigger	*triggers;
+	size_t			 ntriggers;
+	struct table		*allow;		/* recipients never secured */
+	struct table		*phones;	/* recipient -> +E.164 */
+	struct table		*downgrade;	/* senders who may lower */
+	const char		*file;
+	int			 line;
+};
+
 struct match {
 	TAILQ_ENTRY(match)	 entry;
 	enum match_from		 from;
@@ -139,6 +213,7 @@ struct match {
 	char			*for_value;	/* NAME or ADDRESS, or NULL */
 	struct table		*for_table;
 	struct action		*action;
+	struct policy		*policy;	/* or NULL */
 	const char		*file;
 	int			 line;
 };
@@ -170,6 +245,7 @@ TAILQ_HEAD(pkilist, pki);
 TAILQ_HEAD(listenerlist, listener);
 TAILQ_HEAD(actionlist, action);
 TAILQ_HEAD(matchlist, match);
+TAILQ_HEAD(policylist, policy);
 
 struct config {
 	char			*path;		/* top-level file */
@@ -186,6 +262,7 @@ struct config {
 	struct listenerlist	 listeners;
 	struct actionlist	 actions;
 	struct matchlist	 matches;
+	struct policylist	 policies;
 	/* Strings interned for file names in error messages. */
 	char			**files;
 	size_t			 nfiles;
@@ -210,6 +287,7 @@ int		 config_load_pki(struct config *, FILE *errfp);
 
 struct table	*config_table(struct config *, const char *);
 struct action	*config_action(struct config *, const char *);
+struct policy	*config_policy(struct config *, const char *);
 
 /* Table lookups.  Keys are compared as the table kind requires. */
 int		 table_has(const struct table *, const char *key);

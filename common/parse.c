@@ -27,6 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH	8
+#include <pcre2.h>
+
 #include "config.h"
 #include "defaults.h"
 #include "ruleset.h"
@@ -89,6 +92,10 @@ enum fixup_kind {
 	FIX_MATCH_ACTION,
 	FIX_MATCH_FROM_TABLE,
 	FIX_MATCH_FOR_TABLE,
+	FIX_MATCH_POLICY,
+	FIX_POLICY_TABLE,	/* obj: the struct table * to set */
+	FIX_POLICY_MAP,		/* the same, and it must map keys */
+	FIX_POLICY_WORDS,	/* obj: the policy; idx: its rule */
 };
 
 /* A name used before it may be defined: resolved at end of parse. */
@@ -99,6 +106,7 @@ struct fixup {
 	char			*name;
 	const char		*file;
 	int			 line;
+	size_t			 idx;		/* FIX_POLICY_WORDS: the rule */
 };
 
 /* Settings that may appear only once. */
@@ -125,7 +133,7 @@ struct parser {
 	const char		*retry_file;
 	int			 retry_line;
 	TAILQ_HEAD(, macro)	 macros;
-	TAILQ_HEAD(, fixup)	 fixups;
+	TAILQ_HEAD(fixuplist, fixup) fixups;
 };
 
 struct keyword {
@@ -185,6 +193,9 @@ static int	parse_match_from(struct parser *, struct match *, int);
 static int	parse_match_for(struct parser *, struct match *, int);
 static int	parse_limit(struct parser *, int);
 static int	parse_resolver(struct parser *, int);
+static int	parse_policy(struct parser *, int);
+static void	resolve_policy(struct parser *, struct fixup *);
+static void	policy_free(struct policy *);
 static int	parse_number(const char *, int, long long, long long,
 		    long long *, const char **);
 static void	resolve(struct parser *);
@@ -206,6 +217,7 @@ static const struct keyword keywords[] = {
 	{ "listen",	parse_listen },
 	{ "match",	parse_match },
 	{ "pki",	parse_pki },
+	{ "policy",	parse_policy },
 	{ "resolver",	parse_resolver },
 	{ "spool",	parse_spool },
 	{ "table",	parse_table },
@@ -578,6 +590,14 @@ lex(struct parser *p, struct token *t)
 			goto out;
 		}
 		t->type = T_TABLE;
+		t->s = buf;
+		return;
+	}
+	if (c == '>' && lex_peekc(lx) == '=') {
+		/* "when score >= N" in policy blocks. */
+		lx->pos++;
+		(void)strlcpy(buf, ">=", CONFIG_TOKEN_MAX + 1);
+		t->type = T_WORD;
 		t->s = buf;
 		return;
 	}
@@ -1860,7 +1880,7 @@ parse_match(struct parser *p, int line)
 	struct match	*m;
 	struct fixup	*f, *fn;
 	struct token	*t;
-	char		*action = NULL;
+	char		*action = NULL, *policy = NULL;
 	int		 seen_from = 0, seen_for = 0;
 
 	m = xcalloc(1, sizeof(*m));
@@ -1898,6 +1918,14 @@ parse_match(struct parser *p, int line)
 			}
 			if (parse_match_for(p, m, line) == -1)
 				goto bad;
+		} else if (strcmp(t->s, "policy") == 0) {
+			if (policy != NULL) {
+				perr(p, t->line, "policy is given twice");
+				goto bad;
+			}
+			advance(p);
+			if (get_name(p, "policy name", &policy) == -1)
+				goto bad;
 		} else if (strcmp(t->s, "action") == 0) {
 			if (action != NULL) {
 				perr(p, t->line, "action is given twice");
@@ -1908,7 +1936,7 @@ parse_match(struct parser *p, int line)
 				goto bad;
 		} else {
 			perr(p, t->line, "unknown match option \"%s\" "
-			    "(expected from, for or action)", t->s);
+			    "(expected from, for, action or policy)", t->s);
 			goto bad;
 		}
 	}
@@ -1918,6 +1946,10 @@ parse_match(struct parser *p, int line)
 	}
 	add_fixup(p, FIX_MATCH_ACTION, m, action, line);
 	free(action);
+	if (policy != NULL) {
+		add_fixup(p, FIX_MATCH_POLICY, m, policy, line);
+		free(policy);
+	}
 	TAILQ_INSERT_TAIL(&p->conf->matches, m, entry);
 	return 0;
 bad:
@@ -1930,6 +1962,7 @@ bad:
 		}
 	}
 	free(action);
+	free(policy);
 	free(m->from_value);
 	free(m->for_value);
 	free(m);
@@ -2071,6 +2104,576 @@ parse_limit(struct parser *p, int line)
 	return 0;
 }
 
+/*
+ * policy NAME { ... }: one statement a line inside the braces.  An error
+ * skips the rest of its line only, so every error of a block is
+ * reported.
+ */
+static const struct {
+	const char		*word;
+	enum policy_level	 level;
+} policy_levels[] = {
+	{ "relay", POLICY_RELAY },
+	{ "verify", POLICY_RELAY_VERIFY },
+	{ "1fa", POLICY_SECURE_1FA },
+	{ "2fa", POLICY_SECURE_2FA },
+	{ "quarantine", POLICY_QUARANTINE },
+	{ "reject", POLICY_REJECT },
+};
+
+static int
+policy_at_eol(struct parser *p)
+{
+	enum token_type	type = peek(p)->type;
+
+	return type == T_NL || type == T_EOF || type == T_RBRACE;
+}
+
+/* Skip to the end of the line, or to the "}" closing the block. */
+static void
+policy_skip_line(struct parser *p, int depth)
+{
+	struct token	*t;
+
+	p->skipping = 1;
+	for (;;) {
+		t = peek(p);
+		if (t->type == T_EOF)
+			break;
+		if (t->type == T_RBRACE && p->lx->braces < depth)
+			break;
+		if (t->type == T_NL && p->lx->braces == depth) {
+			advance(p);
+			break;
+		}
+		advance(p);
+	}
+	p->skipping = 0;
+}
+
+static int
+policy_int(struct parser *p, const char *what, int min, int max, int *out)
+{
+	const char	*errstr;
+	char		*v, buf[96];
+	int		 line = peek(p)->line;
+
+	snprintf(buf, sizeof(buf), "a number after \"%s\"", what);
+	if (get_value(p, buf, &v) == -1)
+		return -1;
+	*out = (int)strtonum(v, min, max, &errstr);
+	if (errstr != NULL) {
+		perr(p, line, "%s \"%s\" is %s (must be %d to %d)", what, v,
+		    errstr, min, max);
+		free(v);
+		return -1;
+	}
+	free(v);
+	return 0;
+}
+
+/* secure 1fa|2fa, relay [verify], quarantine, reject */
+static int
+policy_level(struct parser *p, const char *first, enum policy_level *lv)
+{
+	struct token	*t;
+	size_t		 i;
+
+	if (strcmp(first, "quarantine") == 0) {
+		*lv = POLICY_QUARANTINE;
+		return 0;
+	}
+	if (strcmp(first, "reject") == 0) {
+		*lv = POLICY_REJECT;
+		return 0;
+	}
+	if (strcmp(first, "relay") == 0) {
+		*lv = tok_accept(p, "verify") ? POLICY_RELAY_VERIFY :
+		    POLICY_RELAY;
+		return 0;
+	}
+	if (strcmp(first, "secure") != 0) {
+		perr(p, peek(p)->line, "unknown decision \"%s\" (expected "
+		    "relay, relay verify, secure 1fa, secure 2fa, "
+		    "quarantine or reject)", first);
+		return -1;
+	}
+	t = peek(p);
+	for (i = 0; t->type == T_WORD && i < nitems(policy_levels); i++)
+		if ((policy_levels[i].level == POLICY_SECURE_1FA ||
+		    policy_levels[i].level == POLICY_SECURE_2FA) &&
+		    strcmp(t->s, policy_levels[i].word) == 0) {
+			*lv = policy_levels[i].level;
+			advance(p);
+			return 0;
+		}
+	unexpected(p, "1fa or 2fa after \"secure\"");
+	return -1;
+}
+
+/* [in WHERE ...] [min N] score N, in any order. */
+static int
+policy_rule_opts(struct parser *p, struct policy_rule *r)
+{
+	struct token	*t;
+	int		 seen_score = 0, n;
+
+	r->in = POLICY_IN_SUBJECT | POLICY_IN_BODY;
+	r->min = 1;
+	while (!policy_at_eol(p)) {
+		t = peek(p);
+		if (t->type != T_WORD) {
+			unexpected(p, "in, min or score");
+			return -1;
+		}
+		if (tok_accept(p, "in")) {
+			r->in = 0;
+			for (n = 0;; n++) {
+				if (tok_accept(p, "subject"))
+					r->in |= POLICY_IN_SUBJECT;
+				else if (tok_accept(p, "body"))
+					r->in |= POLICY_IN_BODY;
+				else if (tok_accept(p, "attachments"))
+					r->in |= POLICY_IN_ATTACHMENTS;
+				else if (tok_accept(p, "headers"))
+					r->in |= POLICY_IN_HEADERS;
+				else
+					break;
+				if (peek(p)->type == T_COMMA)
+					advance(p);
+			}
+			if (n == 0) {
+				unexpected(p, "subject, body, attachments or "
+				    "headers after \"in\"");
+				return -1;
+			}
+		} else if (tok_accept(p, "min")) {
+			if (policy_int(p, "min", 1, 100000, &r->min) == -1)
+				return -1;
+		} else if (tok_accept(p, "score")) {
+			if (policy_int(p, "score", 0, 1000000, &r->score) ==
+			    -1)
+				return -1;
+			seen_score = 1;
+		} else {
+			perr(p, t->line, "unknown rule option \"%s\" "
+			    "(expected in, min or score)", t->s);
+			return -1;
+		}
+	}
+	if (!seen_score) {
+		perr(p, r->line, "rule needs a score");
+		return -1;
+	}
+	return 0;
+}
+
+static struct policy_rule *
+policy_rule_new(struct parser *p, struct policy *pol, enum policy_rule_type
+    type, int line)
+{
+	struct policy_rule	*r;
+
+	pol->rules = xreallocarray(pol->rules, pol->nrules + 1,
+	    sizeof(*pol->rules));
+	r = &pol->rules[pol->nrules++];
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	r->file = p->lx->file;
+	r->line = line;
+	return r;
+}
+
+static int
+policy_rule_name(struct parser *p, struct policy *pol, const char *kw,
+    struct policy_rule *r)
+{
+	size_t	i;
+	char	buf[64];
+
+	snprintf(buf, sizeof(buf), "%s name", kw);
+	if (get_name(p, buf, &r->name) == -1)
+		return -1;
+	for (i = 0; i + 1 < pol->nrules; i++)
+		if (pol->rules[i].type == r->type &&
+		    pol->rules[i].name != NULL &&
+		    strcmp(pol->rules[i].name, r->name) == 0) {
+			perr(p, r->line, "%s \"%s\" is defined twice in "
+			    "policy \"%s\"", kw, r->name, pol->name);
+			return -1;
+		}
+	return 0;
+}
+
+/* keywords NAME { "word", "two words", ... } | keywords NAME <table> */
+static int
+policy_keywords(struct parser *p, struct policy *pol, int line)
+{
+	struct policy_rule	*r;
+	struct token		*t;
+	char			*w;
+
+	r = policy_rule_new(p, pol, POLICY_RULE_KEYWORDS, line);
+	if (policy_rule_name(p, pol, "keywords", r) == -1)
+		return -1;
+	t = peek(p);
+	if (t->type == T_TABLE) {
+		w = take(p);
+		/* pol->rules moves as it grows: keep the index. */
+		add_fixup(p, FIX_POLICY_WORDS, pol, w, line);
+		TAILQ_LAST(&p->fixups, fixuplist)->idx = pol->nrules - 1;
+		free(w);
+		r->nwords = 0;
+		return policy_rule_opts(p, r);
+	}
+	if (t->type != T_LBRACE) {
+		unexpected(p, "\"{\" or <table> after the keywords name");
+		return -1;
+	}
+	advance(p);
+	for (;;) {
+		t = peek(p);
+		if (t->type == T_NL || t->type == T_COMMA) {
+			advance(p);
+			continue;
+		}
+		if (t->type == T_RBRACE) {
+			advance(p);
+			break;
+		}
+		if (t->type == T_EOF) {
+			perr(p, line, "keywords \"%s\": missing \"}\"",
+			    r->name);
+			return -1;
+		}
+		if (get_value(p, "a keyword or \"}\"", &w) == -1)
+			return -1;
+		if (*w == '\0' || strspn(w, " \t") == strlen(w)) {
+			perr(p, t->line, "keywords \"%s\": empty keyword",
+			    r->name);
+			free(w);
+			return -1;
+		}
+		r->words = xreallocarray(r->words, r->nwords + 1,
+		    sizeof(*r->words));
+		r->words[r->nwords++] = w;
+	}
+	if (r->nwords == 0) {
+		perr(p, line, "keywords \"%s\" is empty", r->name);
+		return -1;
+	}
+	return policy_rule_opts(p, r);
+}
+
+/* regex NAME "PATTERN" ...: compiled here once, to report errors. */
+static int
+policy_regex(struct parser *p, struct policy *pol, int line)
+{
+	struct policy_rule	*r;
+	pcre2_code		*re;
+	PCRE2_UCHAR		 msg[256];
+	PCRE2_SIZE		 off;
+	int			 err;
+
+	r = policy_rule_new(p, pol, POLICY_RULE_REGEX, line);
+	if (policy_rule_name(p, pol, "regex", r) == -1)
+		return -1;
+	if (get_value(p, "a pattern after the regex name", &r->pattern) ==
+	    -1)
+		return -1;
+	re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED,
+	    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err, &off, NULL);
+	if (re == NULL) {
+		if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
+			(void)strlcpy((char *)msg, "error", sizeof(msg));
+		perr(p, line, "regex \"%s\": %s at offset %zu", r->name,
+		    (char *)msg, (size_t)off);
+		return -1;
+	}
+	pcre2_code_free(re);
+	return policy_rule_opts(p, r);
+}
+
+/* detect bsn|iban|card ... */
+static int
+policy_detect(struct parser *p, struct policy *pol, int line)
+{
+	static const char	*names[] = { "bsn", "iban", "card" };
+	struct policy_rule	*r;
+	struct token		*t;
+	size_t			 i;
+
+	r = policy_rule_new(p, pol, POLICY_RULE_DETECT, line);
+	t = peek(p);
+	for (i = 0; t->type == T_WORD && i < nitems(names); i++)
+		if (strcmp(t->s, names[i]) == 0)
+			break;
+	if (t->type != T_WORD || i == nitems(names)) {
+		pol->nrules--;
+		if (t->type == T_WORD)
+			perr(p, line, "unknown detector \"%s\" (expected "
+			    "bsn, iban or card)", t->s);
+		else
+			unexpected(p, "bsn, iban or card after \"detect\"");
+		return -1;
+	}
+	advance(p);
+	r->detector = (enum policy_detector)i;
+	for (i = 0; i + 1 < pol->nrules; i++)
+		if (pol->rules[i].type == POLICY_RULE_DETECT &&
+		    pol->rules[i].detector == r->detector) {
+			perr(p, line, "detect %s is given twice in policy "
+			    "\"%s\"", names[r->detector], pol->name);
+			return -1;
+		}
+	return policy_rule_opts(p, r);
+}
+
+/* allow <T> | phones <T> | downgrade from <T> */
+static int
+policy_tableref(struct parser *p, struct policy *pol, const char *kw,
+    int line)
+{
+	struct table	**dst;
+	char		 *name;
+	int		  map = 0;
+
+	if (strcmp(kw, "allow") == 0)
+		dst = &pol->allow;
+	else if (strcmp(kw, "phones") == 0) {
+		dst = &pol->phones;
+		map = 1;
+	} else {
+		dst = &pol->downgrade;
+		if (!tok_accept(p, "from")) {
+			unexpected(p, "\"from\" after \"downgrade\"");
+			return -1;
+		}
+	}
+	if (get_tableref(p, kw, &name) == -1)
+		return -1;
+	add_fixup(p, map ? FIX_POLICY_MAP : FIX_POLICY_TABLE, dst, name,
+	    line);
+	free(name);
+	return 0;
+}
+
+/* trigger "TEXT" DECISION */
+static int
+policy_trigger(struct parser *p, struct policy *pol, int line)
+{
+	struct policy_trigger	 tr;
+	char			*w;
+
+	memset(&tr, 0, sizeof(tr));
+	if (get_value(p, "the trigger text", &tr.text) == -1)
+		return -1;
+	if (tr.text[0] == '\0') {
+		perr(p, line, "empty trigger");
+		free(tr.text);
+		return -1;
+	}
+	if (get_value(p, "a decision after the trigger text", &w) == -1) {
+		free(tr.text);
+		return -1;
+	}
+	if (policy_level(p, w, &tr.level) == -1) {
+		free(w);
+		free(tr.text);
+		return -1;
+	}
+	free(w);
+	pol->triggers = xreallocarray(pol->triggers, pol->ntriggers + 1,
+	    sizeof(*pol->triggers));
+	pol->triggers[pol->ntriggers++] = tr;
+	return 0;
+}
+
+/* DECISION ["reject text"] when score >= N */
+static int
+policy_threshold(struct parser *p, struct policy *pol, const char *kw,
+    int line)
+{
+	struct policy_threshold	 th;
+	struct token		*t;
+
+	memset(&th, 0, sizeof(th));
+	if (policy_level(p, kw, &th.level) == -1)
+		return -1;
+	t = peek(p);
+	if (th.level == POLICY_REJECT && t->type == T_STRING)
+		th.text = take(p);
+	if (!tok_accept(p, "when") || !tok_accept(p, "score") ||
+	    !tok_accept(p, ">=")) {
+		unexpected(p, "\"when score >= N\"");
+		free(th.text);
+		return -1;
+	}
+	if (policy_int(p, "score", 0, 1000000, &th.score) == -1) {
+		free(th.text);
+		return -1;
+	}
+	pol->thresholds = xreallocarray(pol->thresholds,
+	    pol->nthresholds + 1, sizeof(*pol->thresholds));
+	pol->thresholds[pol->nthresholds++] = th;
+	return 0;
+}
+
+static int
+policy_statement(struct parser *p, struct policy *pol, const char *kw,
+    int line)
+{
+	if (strcmp(kw, "keywords") == 0)
+		return policy_keywords(p, pol, line);
+	if (strcmp(kw, "regex") == 0)
+		return policy_regex(p, pol, line);
+	if (strcmp(kw, "detect") == 0)
+		return policy_detect(p, pol, line);
+	if (strcmp(kw, "allow") == 0 || strcmp(kw, "phones") == 0 ||
+	    strcmp(kw, "downgrade") == 0)
+		return policy_tableref(p, pol, kw, line);
+	if (strcmp(kw, "trigger") == 0)
+		return policy_trigger(p, pol, line);
+	if (strcmp(kw, "secure") == 0 || strcmp(kw, "relay") == 0 ||
+	    strcmp(kw, "quarantine") == 0 || strcmp(kw, "reject") == 0)
+		return policy_threshold(p, pol, kw, line);
+	perr(p, line, "unknown policy statement \"%s\" (expected keywords, "
+	    "regex, detect, allow, phones, downgrade, trigger, secure, "
+	    "relay, quarantine or reject)", kw);
+	return -1;
+}
+
+static int
+parse_policy(struct parser *p, int line)
+{
+	struct policy	*pol;
+	struct token	*t;
+	char		*name, *kw, buf[128];
+	int		 depth, sline;
+
+	if (get_name(p, "policy name", &name) == -1)
+		return -1;
+	if (config_policy(p->conf, name) != NULL) {
+		perr(p, line, "policy \"%s\" is defined twice", name);
+		free(name);
+		return -1;
+	}
+	if (peek(p)->type != T_LBRACE) {
+		unexpected(p, "\"{\" after the policy name");
+		free(name);
+		return -1;
+	}
+	advance(p);
+	depth = p->lx->braces;
+	pol = xcalloc(1, sizeof(*pol));
+	pol->name = name;
+	pol->file = p->lx->file;
+	pol->line = line;
+	/* Even with errors: later references must not fail again. */
+	TAILQ_INSERT_TAIL(&p->conf->policies, pol, entry);
+	for (;;) {
+		t = peek(p);
+		if (t->type == T_NL) {
+			advance(p);
+			continue;
+		}
+		if (t->type == T_RBRACE) {
+			advance(p);
+			return 0;
+		}
+		if (t->type == T_EOF) {
+			perr(p, line, "policy \"%s\": missing \"}\"", name);
+			return -1;
+		}
+		sline = t->line;
+		if (t->type != T_WORD) {
+			if (t->type != T_ERR)
+				perr(p, sline, "expected a policy statement, "
+				    "got %s", tok_desc(t, buf, sizeof(buf)));
+			policy_skip_line(p, depth);
+			continue;
+		}
+		kw = take(p);
+		if (policy_statement(p, pol, kw, sline) == -1) {
+			free(kw);
+			policy_skip_line(p, depth);
+			continue;
+		}
+		free(kw);
+		if (!policy_at_eol(p)) {
+			t = peek(p);
+			if (t->type != T_ERR)
+				perr(p, t->line, "unexpected %s",
+				    tok_desc(t, buf, sizeof(buf)));
+			policy_skip_line(p, depth);
+		}
+	}
+}
+
+static void
+resolve_policy(struct parser *p, struct fixup *f)
+{
+	struct policy_rule	*r;
+	struct table		*t;
+	size_t			 i;
+
+	if ((t = config_table(p->conf, f->name)) == NULL) {
+		perr_at(p, f->file, f->line, "table \"%s\" is not defined",
+		    f->name);
+		return;
+	}
+	switch (f->kind) {
+	case FIX_POLICY_MAP:
+		if (t->kind != TABLE_MAP && t->nent > 0) {
+			perr_at(p, f->file, f->line, "table \"%s\" must map "
+			    "recipients to phone numbers", f->name);
+			return;
+		}
+		*(struct table **)f->obj = t;
+		break;
+	case FIX_POLICY_TABLE:
+		*(struct table **)f->obj = t;
+		break;
+	case FIX_POLICY_WORDS:
+		r = &((struct policy *)f->obj)->rules[f->idx];
+		if (t->nent == 0) {
+			perr_at(p, f->file, f->line, "keywords \"%s\": table "
+			    "\"%s\" is empty", r->name, f->name);
+			return;
+		}
+		r->words = xreallocarray(NULL, t->nent, sizeof(*r->words));
+		for (i = 0; i < t->nent; i++)
+			r->words[i] = xstrdup(t->ent[i].key);
+		r->nwords = t->nent;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+policy_free(struct policy *pol)
+{
+	size_t	i, j;
+
+	for (i = 0; i < pol->nrules; i++) {
+		free(pol->rules[i].name);
+		for (j = 0; j < pol->rules[i].nwords; j++)
+			free(pol->rules[i].words[j]);
+		free(pol->rules[i].words);
+		free(pol->rules[i].pattern);
+	}
+	free(pol->rules);
+	for (i = 0; i < pol->nthresholds; i++)
+		free(pol->thresholds[i].text);
+	free(pol->thresholds);
+	for (i = 0; i < pol->ntriggers; i++)
+		free(pol->triggers[i].text);
+	free(pol->triggers);
+	free(pol->name);
+	free(pol);
+}
+
 /* Names used before their definition, and checks needing the whole file. */
 static void
 resolve(struct parser *p)
@@ -2129,6 +2732,18 @@ resolve(struct parser *p)
 				perr_at(p, f->file, f->line, "action \"%s\" is "
 				    "not defined", f->name);
 			m->action = a;
+			break;
+		case FIX_MATCH_POLICY:
+			m = f->obj;
+			if ((m->policy = config_policy(p->conf, f->name)) ==
+			    NULL)
+				perr_at(p, f->file, f->line, "policy \"%s\" is "
+				    "not defined", f->name);
+			break;
+		case FIX_POLICY_TABLE:
+		case FIX_POLICY_MAP:
+		case FIX_POLICY_WORDS:
+			resolve_policy(p, f);
 			break;
 		case FIX_MATCH_FROM_TABLE:
 		case FIX_MATCH_FOR_TABLE:
@@ -2211,6 +2826,7 @@ config_defaults(struct config *conf, const char *path)
 	TAILQ_INIT(&conf->listeners);
 	TAILQ_INIT(&conf->actions);
 	TAILQ_INIT(&conf->matches);
+	TAILQ_INIT(&conf->policies);
 }
 
 int
@@ -2291,6 +2907,7 @@ config_free(struct config *conf)
 	struct listener	*l;
 	struct action	*a;
 	struct match	*m;
+	struct policy	*pol;
 	size_t		 i;
 
 	if (conf == NULL)
@@ -2328,6 +2945,10 @@ config_free(struct config *conf)
 		free(m->from_value);
 		free(m->for_value);
 		free(m);
+	}
+	while ((pol = TAILQ_FIRST(&conf->policies)) != NULL) {
+		TAILQ_REMOVE(&conf->policies, pol, entry);
+		policy_free(pol);
 	}
 	for (i = 0; i < conf->nfiles; i++)
 		free(conf->files[i]);
@@ -2421,5 +3042,16 @@ config_action(struct config *conf, const char *name)
 	TAILQ_FOREACH(a, &conf->actions, entry)
 		if (strcmp(a->name, name) == 0)
 			return a;
+	return NULL;
+}
+
+struct policy *
+config_policy(struct config *conf, const char *name)
+{
+	struct policy	*pol;
+
+	TAILQ_FOREACH(pol, &conf->policies, entry)
+		if (strcmp(pol->name, name) == 0)
+			return pol;
 	return NULL;
 }

@@ -16,6 +16,8 @@
 
 #include "config.h"
 #include "defaults.h"
+#include "../policyd/policy.h"
+#include "ruleset.h"
 #include "imsg.h"
 #include "log.h"
 #include "proto.h"
@@ -32,6 +34,7 @@ static int	cmd_log_brief(int, char **);
 static int	cmd_encrypt(int, char **);
 static int	cmd_show_queue(int, char **);
 static int	cmd_schedule(int, char **);
+static int	cmd_policy_test(int, char **);
 
 static const struct ctl_cmd commands[] = {
 	{ { "encrypt" }, cmd_encrypt,
@@ -44,9 +47,13 @@ static const struct ctl_cmd commands[] = {
 	    "show queue\t\tlist queued messages" },
 	{ { "schedule" }, cmd_schedule,
 	    "schedule all|ID\t\ttry queued messages now" },
+	{ { "policy", "test" }, cmd_policy_test,
+	    "policy test [-t] [-f conf] [-a user] [-s sender] -r rcpt ... "
+	    "FILE\n\t\t\t\tdecide for each recipient of a message file" },
 };
 
 static const char	*socket_path = SEAL_CONTROL_SOCKET;
+static const char	*conf_path;
 static struct imsgbuf	 ibuf;
 
 static void
@@ -244,10 +251,10 @@ main(int argc, char **argv)
 
 	log_init(1, 0);
 	log_procname("smtpctl");
-	while ((ch = getopt(argc, argv, "f:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:s:")) != -1) {
 		switch (ch) {
 		case 'f':
-			conf = optarg;
+			conf = conf_path = optarg;
 			break;
 		case 's':
 			socket_path = optarg;
@@ -274,4 +281,103 @@ main(int argc, char **argv)
 			return commands[i].run(argc - (int)w, argv + w);
 	}
 	usage();
+}
+
+/*
+ * policy test: the decision policyd would make for each recipient of a
+ * message file, without a daemon: the match line for the recipient (as
+ * from this machine, or as the authenticated user -a) names the policy.
+ */
+static int
+cmd_policy_test(int argc, char **argv)
+{
+	struct config		*cfg;
+	struct policy_engine	*eng;
+	struct policy_input	 in;
+	struct policy_verdict	 v;
+	struct ruleset_query	 q;
+	const struct match	*m;
+	const char		*conf = conf_path ? conf_path : SEAL_CONFIG;
+	const char		*rcpts[256], *one[1];
+	char			 ebuf[512];
+	FILE			*fp;
+	uint8_t			*msg = NULL;
+	size_t			 nrcpt = 0, len = 0, cap = 0, n, i;
+	int			 ch, rc = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.sender = "";
+	optind = 0;
+	while ((ch = getopt(argc + 1, argv - 1, "+a:f:r:s:t")) != -1) {
+		switch (ch) {
+		case 'a':
+			in.auth_user = optarg;
+			break;
+		case 'f':
+			conf = optarg;
+			break;
+		case 'r':
+			if (nrcpt == sizeof(rcpts) / sizeof(rcpts[0]))
+				errx(1, "too many recipients");
+			rcpts[nrcpt++] = optarg;
+			break;
+		case 's':
+			in.sender = optarg;
+			break;
+		case 't':
+			in.trust_headers = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc != 1 || nrcpt == 0)
+		usage();
+	if ((fp = fopen(argv[0], "r")) == NULL)
+		err(1, "%s", argv[0]);
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 65536;
+			msg = xreallocarray(msg, 1, cap);
+		}
+		if ((n = fread(msg + len, 1, cap - len, fp)) == 0)
+			break;
+		len += n;
+	}
+	if (ferror(fp))
+		err(1, "%s", argv[0]);
+	fclose(fp);
+	if ((cfg = config_parse(conf, stderr)) == NULL)
+		exit(1);
+	for (i = 0; i < nrcpt; i++) {
+		memset(&q, 0, sizeof(q));
+		q.local = in.auth_user == NULL;
+		q.auth_user = in.auth_user;
+		q.rcpt = rcpts[i];
+		if ((m = ruleset_match(cfg, &q)) == NULL) {
+			printf("%s reject no-match\n", rcpts[i]);
+			continue;
+		}
+		if (m->policy == NULL) {
+			printf("%s relay -\n", rcpts[i]);
+			continue;
+		}
+		/* One engine per recipient: matches may name other policies. */
+		if ((eng = policy_engine_new(m->policy, ebuf, sizeof(ebuf))) ==
+		    NULL)
+			errx(1, "%s", ebuf);
+		one[0] = rcpts[i];
+		if (policy_evaluate(eng, &in, msg, len, one, &v, 1) == -1)
+			rc = 2;
+		printf("%s %s %s\n", rcpts[i], policy_level_name(v.level),
+		    v.rules[0] ? v.rules : "-");
+		if (v.notes[0] != '\0')
+			fprintf(stderr, "%s: %s\n", rcpts[i], v.notes);
+		policy_engine_free(eng);
+	}
+	free(msg);
+	config_free(cfg);
+	return rc;
 }

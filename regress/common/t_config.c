@@ -140,7 +140,7 @@ static const struct invalid_case invalid_cases[] = {
 	  "invalid/bad-match.conf:10: unknown \"from\" criterion \"action\" "
 	  "(expected any, local, src, auth or tag)\n"
 	  "invalid/bad-match.conf:11: unknown match option \"to\" (expected "
-	  "from, for or action)\n"
+	  "from, for, action or policy)\n"
 	  "invalid/bad-match.conf:7: table \"nets\": \"not-an-address\" is "
 	  "not an address or ADDRESS/PREFIX\n"
 	  "invalid/bad-match.conf:9: table \"nope\" is not defined\n" },
@@ -180,6 +180,34 @@ static const struct invalid_case invalid_cases[] = {
 	  "invalid/bad-tokens.conf:3: unexpected \"extra\"\n"
 	  "invalid/bad-tokens.conf:4: expected a keyword, got \"hostname\"\n"
 	  "invalid/bad-tokens.conf:5: expected a keyword, got \"{\"\n" },
+	{ "invalid/bad-policy.conf",
+	  "invalid/bad-policy.conf:2: keywords \"k\" is empty\n"
+	  "invalid/bad-policy.conf:3: regex \"r\": missing closing "
+	  "parenthesis at offset 9\n"
+	  "invalid/bad-policy.conf:4: unknown detector \"ssn\" (expected "
+	  "bsn, iban or card)\n"
+	  "invalid/bad-policy.conf:5: expected 1fa or 2fa after \"secure\", "
+	  "got \"3fa\"\n"
+	  "invalid/bad-policy.conf:6: unexpected \">\"\n"
+	  "invalid/bad-policy.conf:7: expected subject, body, attachments or "
+	  "headers after \"in\", got \"nowhere\"\n"
+	  "invalid/bad-policy.conf:8: rule needs a score\n"
+	  "invalid/bad-policy.conf:10: unknown policy statement \"bogus\" "
+	  "(expected keywords, regex, detect, allow, phones, downgrade, "
+	  "trigger, secure, relay, quarantine or reject)\n"
+	  "invalid/bad-policy.conf:11: score \"-1\" is too small (must be 0 "
+	  "to 1000000)\n"
+	  "invalid/bad-policy.conf:12: unknown rule option \"color\" "
+	  "(expected in, min or score)\n"
+	  "invalid/bad-policy.conf:14: keywords \"k2\" is defined twice in "
+	  "policy \"p\"\n"
+	  "invalid/bad-policy.conf:16: policy \"p\" is defined twice\n"
+	  "invalid/bad-policy.conf:20: policy is given twice\n"
+	  "invalid/bad-policy.conf:21: policy \"unclosed\": missing \"}\"\n"
+	  "invalid/bad-policy.conf:9: table \"nosuch\" is not defined\n"
+	  "invalid/bad-policy.conf:13: table \"list\" must map recipients "
+	  "to phone numbers\n"
+	  "invalid/bad-policy.conf:19: policy \"q\" is not defined\n" },
 	{ "invalid/nonexistent.conf",
 	  "invalid/nonexistent.conf:0: cannot open "
 	  "\"invalid/nonexistent.conf\": No such file or directory\n" },
@@ -605,6 +633,59 @@ test_forward(void)
 }
 
 static void
+test_policy(void)
+{
+	struct config		*conf;
+	struct policy		*pol;
+	struct policy_rule	*r;
+
+	conf = parse_valid("valid/policy.conf");
+	pol = config_policy(conf, "health");
+	if (!ok(pol != NULL, "policy health defined"))
+		return;
+	is_int(pol->line, 6, "policy line");
+	is_int(pol->nrules, 6, "six rules");
+	r = &pol->rules[0];
+	ok(r->type == POLICY_RULE_KEYWORDS && r->nwords == 3 &&
+	    strcmp(r->words[1], "pati\xc3\xabnt") == 0 &&
+	    strcmp(r->words[2], "lab result") == 0, "keyword list");
+	is_int(r->in, POLICY_IN_SUBJECT | POLICY_IN_BODY |
+	    POLICY_IN_ATTACHMENTS, "keywords in");
+	ok(r->score == 2 && r->min == 1, "keywords score, default min");
+	r = &pol->rules[1];
+	ok(r->nwords == 2 && r->min == 2 && r->score == 4 &&
+	    strcmp(r->words[0], "chemo") == 0, "keywords from a table");
+	is_int(r->in, POLICY_IN_SUBJECT | POLICY_IN_BODY, "default in");
+	r = &pol->rules[2];
+	ok(r->type == POLICY_RULE_REGEX &&
+	    strcmp(r->pattern, "\\bHbA1c\\b") == 0, "regex pattern");
+	is_int(r->in, POLICY_IN_BODY | POLICY_IN_HEADERS, "regex in, comma");
+	r = &pol->rules[5];
+	ok(r->type == POLICY_RULE_DETECT && r->detector == POLICY_DETECT_CARD
+	    && r->score == 100, "detect card");
+	is_int(r->line, 13, "rule line");
+	ok(pol->allow == config_table(conf, "partners") &&
+	    pol->phones == config_table(conf, "phones") &&
+	    pol->downgrade == config_table(conf, "lowerers"), "tables");
+	is_int(pol->ntriggers, 2, "two triggers");
+	ok(strcmp(pol->triggers[1].text, "[2fa]") == 0 &&
+	    pol->triggers[1].level == POLICY_SECURE_2FA, "trigger");
+	is_int(pol->nthresholds, 5, "five thresholds");
+	ok(pol->thresholds[0].level == POLICY_REJECT &&
+	    pol->thresholds[0].score == 100 &&
+	    strcmp(pol->thresholds[0].text,
+	    "550 5.7.1 No card numbers by mail") == 0, "reject threshold");
+	ok(pol->thresholds[4].level == POLICY_RELAY_VERIFY &&
+	    pol->thresholds[4].score == 2 &&
+	    pol->thresholds[4].text == NULL, "relay verify threshold");
+	ok(nth_match(conf, 0)->policy == pol, "match names the policy");
+	ok(nth_match(conf, 1)->policy == config_policy(conf, "other"),
+	    "policy before action");
+	ok(nth_match(conf, 2)->policy == NULL, "match without a policy");
+	config_free(conf);
+}
+
+static void
 test_invalid(void)
 {
 	struct config	*conf;
@@ -992,6 +1073,7 @@ main(void)
 	test_filetables();
 	test_ipv6();
 	test_forward();
+	test_policy();
 	test_invalid();
 	test_bytes(tmpdir);
 	test_pki(tmpdir);
