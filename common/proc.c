@@ -244,6 +244,7 @@ proc_drop_privileges(enum proc_id self, const char *dir)
 		fatal("prctl pdeathsig");
 	if (getppid() != proc_ppid)
 		fatalx("parent went away during start");
+	sandbox_enter(self);
 	log_debug("running as %s in %s", user, dir);
 }
 

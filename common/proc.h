@@ -63,9 +63,13 @@ void	proc_child_init(enum proc_id self, int fd, imsgev_handler handler,
 
 /*
  * Chroot into dir and become user (and its group) for good; sets
- * no_new_privs and the parent-death signal.  Needs root.
+ * no_new_privs and the parent-death signal, then enters the sandbox.
+ * Needs root.
  */
 void	proc_drop_privileges(enum proc_id self, const char *dir);
+
+/* Install the process's seccomp filter (sandbox.c). */
+void	sandbox_enter(enum proc_id self);
 
 /*
  * Run the event loop of a child: SIGTERM and SIGINT end it with status 0,

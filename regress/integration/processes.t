@@ -64,6 +64,7 @@ for name, (role, root) in sorted(EXPECT.items()):
     t.is_(os.readlink("/proc/%d/root" % pid), root,
           "%s is chrooted to %s" % (name, root))
     t.is_(st.get("NoNewPrivs"), "1", "%s has no_new_privs" % name)
+    t.is_(st.get("Seccomp"), "2", "%s runs under a seccomp filter" % name)
     groups = st["Groups"].split()
     t.ok(all(int(g) != 0 for g in groups),
          "%s has no supplementary root group" % name)
