@@ -73,6 +73,16 @@ bfs_open(struct blob_store *bs, const char *path)
 	return 0;
 }
 
+static void
+bfs_close(struct blob_store *bs)
+{
+	if (bs->priv != NULL) {
+		close(BFS(bs)->dfd);
+		free(bs->priv);
+	}
+	bs->priv = NULL;
+}
+
 static int
 bfs_create(struct blob_store *bs, const char *id)
 {
@@ -162,6 +172,7 @@ blob_fs_init(struct blob_store *bs)
 	memset(bs, 0, sizeof(*bs));
 	bs->name = "fs";
 	bs->open = bfs_open;
+	bs->close = bfs_close;
 	bs->create = bfs_create;
 	bs->commit = bfs_commit;
 	bs->abort = bfs_abort;

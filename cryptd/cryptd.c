@@ -12,6 +12,8 @@
  * Invariant: the master keys are read before the chroot and never leave
  * this process; a message of a type a peer may not send stops the daemon.
  */
+#include <sys/stat.h>
+
 #include <pwd.h>
 #include <stdlib.h>
 #include <time.h>
@@ -105,6 +107,7 @@ main(int argc, char **argv)
 
 	setproctitle_init(argc, argv, environ);
 	cfg = proc_helper_init(argc, argv, PROC_CRYPT, &opts);
+	umask(077);
 	if (sodium_init() == -1)
 		fatalx("sodium_init");
 	if ((pw = getpwnam(SEAL_USER_CRYPT)) == NULL)

@@ -141,6 +141,7 @@ struct blob_store {
 	const char	*name;
 	void		*priv;
 	int	(*open)(struct blob_store *, const char *path);
+	void	(*close)(struct blob_store *);
 	/* A write descriptor for a new blob id. */
 	int	(*create)(struct blob_store *, const char *id);
 	/* Make the blob written to fd durable under id; closes fd. */

@@ -50,7 +50,7 @@ control_client_find(uint32_t id)
 	return NULL;
 }
 
-/* Answers from the queue, for the client named by hdr.peerid. */
+/* Answers from the queue or cryptd, for the client named by hdr.peerid. */
 static void
 control_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
@@ -58,7 +58,7 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 	struct proto_text	 t;
 	uint32_t		 type;
 
-	if (proc_of(iev) != PROC_QUEUE)
+	if (proc_of(iev) != PROC_QUEUE && proc_of(iev) != PROC_CRYPT)
 		fatalx("unexpected %s from %s", proto_imsg_name(imsg->hdr.type),
 		    proto_proc_name(proc_of(iev)));
 	switch (imsg->hdr.type) {
@@ -74,14 +74,16 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_CONTROL_END:
 		if (imsg->datalen != 0)
-			fatalx("bad CONTROL_END from queue");
+			fatalx("bad CONTROL_END from %s",
+			    proto_proc_name(proc_of(iev)));
 		if ((c = control_client_find(imsg->hdr.peerid)) != NULL)
 			imsgev_compose(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL,
 			    0);
 		break;
 	default:
-		fatalx("unexpected %s from queue",
-		    proto_imsg_name(imsg->hdr.type));
+		fatalx("unexpected %s from %s",
+		    proto_imsg_name(imsg->hdr.type),
+		    proto_proc_name(proc_of(iev)));
 	}
 }
 
@@ -166,6 +168,7 @@ control_client_dispatch(struct imsgev *iev, struct imsg *imsg)
 	struct proto_hello	 hello;
 	struct proto_verbose	 v;
 	struct proto_msgref	 ref;
+	struct proto_revoke	 rv;
 
 	if (imsg == NULL) {
 		control_client_drop(c);
@@ -225,6 +228,36 @@ control_client_dispatch(struct imsgev *iev, struct imsg *imsg)
 		}
 		proc_compose(PROC_QUEUE, IMSG_QUEUE_CTL_SCHEDULE, c->id, -1,
 		    &ref, sizeof(ref));
+		return;
+	case IMSG_CTL_SECURE_SHOW:
+	case IMSG_CTL_SECURE_LOG:
+		/* Secured messages: recipients and their audit, root only. */
+		if (imsg->datalen != sizeof(ref))
+			goto bad;
+		memcpy(&ref, imsg->data, sizeof(ref));
+		if (!proto_str_ok(ref.msgid, sizeof(ref.msgid)))
+			goto bad;
+		if (c->uid != 0) {
+			control_reply_fail(c, "permission denied");
+			return;
+		}
+		proc_compose(PROC_CRYPT, imsg->hdr.type ==
+		    IMSG_CTL_SECURE_SHOW ? IMSG_CRYPT_CTL_SHOW :
+		    IMSG_CRYPT_CTL_LOG, c->id, -1, &ref, sizeof(ref));
+		return;
+	case IMSG_CTL_SECURE_REVOKE:
+		if (imsg->datalen != sizeof(rv))
+			goto bad;
+		memcpy(&rv, imsg->data, sizeof(rv));
+		if (!proto_str_ok(rv.msgid, sizeof(rv.msgid)) ||
+		    !proto_str_ok(rv.rcpt, sizeof(rv.rcpt)))
+			goto bad;
+		if (c->uid != 0) {
+			control_reply_fail(c, "permission denied");
+			return;
+		}
+		proc_compose(PROC_CRYPT, IMSG_CRYPT_CTL_REVOKE, c->id, -1, &rv,
+		    sizeof(rv));
 		return;
 	default:
 		break;

@@ -35,6 +35,9 @@ static int	cmd_encrypt(int, char **);
 static int	cmd_show_queue(int, char **);
 static int	cmd_schedule(int, char **);
 static int	cmd_policy_test(int, char **);
+static int	cmd_secure_show(int, char **);
+static int	cmd_secure_log(int, char **);
+static int	cmd_secure_revoke(int, char **);
 
 static const struct ctl_cmd commands[] = {
 	{ { "encrypt" }, cmd_encrypt,
@@ -50,6 +53,12 @@ static const struct ctl_cmd commands[] = {
 	{ { "policy", "test" }, cmd_policy_test,
 	    "policy test [-t] [-f conf] [-a user] [-s sender] -r rcpt ... "
 	    "FILE\n\t\t\t\tdecide for each recipient of a message file" },
+	{ { "secure", "show" }, cmd_secure_show,
+	    "secure show [ID]\tlist secured messages and recipients" },
+	{ { "secure", "log" }, cmd_secure_log,
+	    "secure log ID\t\taudit trail of a secured message" },
+	{ { "secure", "revoke" }, cmd_secure_revoke,
+	    "secure revoke ID [rcpt]\trevoke links; shred when none is left" },
 };
 
 static const char	*socket_path = SEAL_CONTROL_SOCKET;
@@ -238,6 +247,54 @@ cmd_schedule(int argc, char **argv)
 		errx(1, "bad message id \"%s\"", argv[0]);
 	ctl_connect();
 	ctl_send(IMSG_CTL_SCHEDULE, &ref, sizeof(ref));
+	return ctl_replies();
+}
+
+static int
+cmd_secure_ref(uint32_t type, const char *id)
+{
+	struct proto_msgref	ref;
+
+	memset(&ref, 0, sizeof(ref));
+	if (id != NULL && strlcpy(ref.msgid, id, sizeof(ref.msgid)) >=
+	    sizeof(ref.msgid))
+		errx(1, "bad message id \"%s\"", id);
+	ctl_connect();
+	ctl_send(type, &ref, sizeof(ref));
+	return ctl_replies();
+}
+
+static int
+cmd_secure_show(int argc, char **argv)
+{
+	if (argc > 1)
+		usage();
+	return cmd_secure_ref(IMSG_CTL_SECURE_SHOW, argc ? argv[0] : NULL);
+}
+
+static int
+cmd_secure_log(int argc, char **argv)
+{
+	if (argc != 1)
+		usage();
+	return cmd_secure_ref(IMSG_CTL_SECURE_LOG, argv[0]);
+}
+
+static int
+cmd_secure_revoke(int argc, char **argv)
+{
+	struct proto_revoke	rv;
+
+	if (argc < 1 || argc > 2)
+		usage();
+	memset(&rv, 0, sizeof(rv));
+	if (strlcpy(rv.msgid, argv[0], sizeof(rv.msgid)) >= sizeof(rv.msgid))
+		errx(1, "bad message id \"%s\"", argv[0]);
+	if (argc == 2 && strlcpy(rv.rcpt, argv[1], sizeof(rv.rcpt)) >=
+	    sizeof(rv.rcpt))
+		errx(1, "recipient too long");
+	ctl_connect();
+	ctl_send(IMSG_CTL_SECURE_REVOKE, &rv, sizeof(rv));
 	return ctl_replies();
 }
 

@@ -410,6 +410,7 @@ test_store(void)
 	ok(bs.create(&bs, "../evil") == -1, "bad blob names refused");
 	ok(bs.remove(&bs, MSGID) == 0 && bs.get(&bs, MSGID, &fd) == 1,
 	    "removed blob is gone");
+	bs.close(&bs);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	ok(system(path) == 0, "clean up");
 }
