@@ -90,6 +90,7 @@ smtp_session_find(uint64_t id)
 {
 	struct smtp_session	key;
 
+	memset(&key, 0, sizeof(key));
 	key.id = id;
 	return RB_FIND(smtp_sessions, &sessions, &key);
 }
@@ -103,6 +104,7 @@ smtp_session_register(struct smtp_session *s)
 		s->id = ((uint64_t)arc4random() << 32) | arc4random();
 	} while (s->id == 0 || RB_INSERT(smtp_sessions, &sessions, s) != NULL);
 	nsessions++;
+	memset(&key, 0, sizeof(key));
 	(void)strlcpy(key.ip, s->ip, sizeof(key.ip));
 	if ((ic = RB_FIND(smtp_ipcounts, &ipcounts, &key)) == NULL) {
 		ic = xcalloc(1, sizeof(*ic));
@@ -132,6 +134,7 @@ smtp_ip_sessions(const char *ip)
 {
 	struct smtp_ipcount	key, *ic;
 
+	memset(&key, 0, sizeof(key));
 	(void)strlcpy(key.ip, ip, sizeof(key.ip));
 	ic = RB_FIND(smtp_ipcounts, &ipcounts, &key);
 	return ic != NULL ? ic->count : 0;
