@@ -223,6 +223,7 @@ subject_has(const struct mbuf *subj, const char *trig)
 	return subj->len > 0 && strcasestr(subj->buf, trig) != NULL;
 }
 
+/* The strongest decision the policy itself can give, short of reject. */
 static int
 policy_max_level(const struct policy *pol)
 {
@@ -230,12 +231,14 @@ policy_max_level(const struct policy *pol)
 	int	lv = POLICY_RELAY;
 
 	for (i = 0; i < pol->nthresholds; i++)
-		if ((int)pol->thresholds[i].level > lv)
+		if (pol->thresholds[i].level != POLICY_REJECT &&
+		    (int)pol->thresholds[i].level > lv)
 			lv = pol->thresholds[i].level;
 	for (i = 0; i < pol->ntriggers; i++)
-		if ((int)pol->triggers[i].level > lv)
+		if (pol->triggers[i].level != POLICY_REJECT &&
+		    (int)pol->triggers[i].level > lv)
 			lv = pol->triggers[i].level;
-	return lv > POLICY_QUARANTINE ? POLICY_QUARANTINE : lv;
+	return lv;
 }
 
 int

@@ -265,11 +265,11 @@ test_fail_closed(void)
 	mbuf_addc(&m, '\0');
 	is_int(eval(NULL, NULL, 0, m.buf, "a@x.example", NULL), -1,
 	    "unscannable message");
-	is_str(LV(0), "quarantine", "strongest decision short of reject");
+	is_str(LV(0), "secure-2fa", "strongest decision short of reject");
 	is_str(v[0].rules, "unscannable", "named unscannable");
 	eval(NULL, NULL, 0, "Content-Type: application/pkcs7-mime\n\nMII\n",
 	    "a@x.example", NULL);
-	is_str(LV(0), "quarantine", "encrypted: fails closed");
+	is_str(LV(0), "secure-2fa", "encrypted: fails closed");
 	mbuf_free(&m);
 }
 
