@@ -97,6 +97,19 @@ enum tls_level {
 	TLS_LEVEL_VERIFY,	/* and certificate and name verified */
 };
 
+/*
+ * ca NAME cafile PATH: CA certificates (PEM) that a relay action trusts
+ * instead of the system's bundle when it verifies a next hop.
+ */
+struct ca {
+	TAILQ_ENTRY(ca)		 entry;
+	char			*name;
+	char			*cafile;	/* relative: to the config */
+	const char		*file;		/* where it was declared */
+	int			 line;
+};
+TAILQ_HEAD(calist, ca);
+
 struct action {
 	TAILQ_ENTRY(action)	 entry;
 	char			*name;
@@ -108,6 +121,8 @@ struct action {
 	int			 port;		/* 0: default for proto */
 	struct table		*auth;		/* secrets table, or NULL */
 	enum tls_level		 tls;
+	struct ca		*ca;		/* "ca NAME", or NULL: system */
+	struct table		*tls_policy;	/* domain -> level, or NULL */
 	/* ACTION_MAILDIR */
 	char			*maildir;
 	const char		*file;
@@ -259,6 +274,7 @@ struct config {
 	struct limits		 limits;
 	struct tablelist	 tables;
 	struct pkilist		 pkis;
+	struct calist		 cas;
 	struct listenerlist	 listeners;
 	struct actionlist	 actions;
 	struct matchlist	 matches;
@@ -288,6 +304,10 @@ int		 config_load_pki(struct config *, FILE *errfp);
 struct table	*config_table(struct config *, const char *);
 struct action	*config_action(struct config *, const char *);
 struct policy	*config_policy(struct config *, const char *);
+struct ca	*config_ca(struct config *, const char *);
+
+/* "none", "may", "encrypt", "verify" as enum tls_level; -1 if none. */
+int		 config_tls_level(const char *);
 
 /* Table lookups.  Keys are compared as the table kind requires. */
 int		 table_has(const struct table *, const char *key);
@@ -298,6 +318,7 @@ const char	*table_get(const struct table *, const char *key);
  * domain case-insensitive (RFC 5321 2.4).
  */
 int		 table_has_nocase(const struct table *, const char *key);
+const char	*table_get_nocase(const struct table *, const char *key);
 int		 table_has_address(const struct table *, const char *addr);
 int		 table_address_equal(const char *, const char *);
 

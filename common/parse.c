@@ -89,6 +89,8 @@ enum fixup_kind {
 	FIX_LISTEN_PKI,
 	FIX_LISTEN_AUTH,
 	FIX_ACTION_AUTH,
+	FIX_ACTION_CA,
+	FIX_ACTION_TLS_POLICY,
 	FIX_MATCH_ACTION,
 	FIX_MATCH_FROM_TABLE,
 	FIX_MATCH_FOR_TABLE,
@@ -179,6 +181,7 @@ static int	parse_path(struct parser *, int, const char *, int, char **);
 static int	parse_spool(struct parser *, int);
 static int	parse_vault(struct parser *, int);
 static int	parse_chroot(struct parser *, int);
+static int	parse_ca(struct parser *, int);
 static int	parse_control(struct parser *, int);
 static int	parse_pki(struct parser *, int);
 static int	parse_table(struct parser *, int);
@@ -209,6 +212,7 @@ static void	config_defaults(struct config *, const char *);
  */
 static const struct keyword keywords[] = {
 	{ "action",	parse_action },
+	{ "ca",		parse_ca },
 	{ "chroot",	parse_chroot },
 	{ "control",	parse_control },
 	{ "hostname",	parse_hostname },
@@ -1174,6 +1178,40 @@ parse_pki(struct parser *p, int line)
 	return 0;
 }
 
+/* ca NAME cafile PATH */
+static int
+parse_ca(struct parser *p, int line)
+{
+	struct ca	*ca;
+	char		*name, *path;
+
+	if (get_name(p, "ca name", &name) == -1)
+		return -1;
+	if (!tok_accept(p, "cafile")) {
+		unexpected(p, "\"cafile\"");
+		free(name);
+		return -1;
+	}
+	if (get_value(p, "a file name", &path) == -1) {
+		free(name);
+		return -1;
+	}
+	if (config_ca(p->conf, name) != NULL) {
+		perr(p, line, "ca \"%s\" is defined twice", name);
+		free(name);
+		free(path);
+		return -1;
+	}
+	ca = xcalloc(1, sizeof(*ca));
+	ca->name = name;
+	ca->cafile = path_relative(p->lx->file, path);
+	ca->file = p->lx->file;
+	ca->line = line;
+	free(path);
+	TAILQ_INSERT_TAIL(&p->conf->cas, ca, entry);
+	return 0;
+}
+
 /* table NAME { ... } | table NAME file:PATH */
 static int
 parse_table(struct parser *p, int line)
@@ -1638,12 +1676,15 @@ parse_relay_url(const char *url, struct action *a, const char **why)
 	return 0;
 }
 
-/* relay [host URL] [auth <TABLE>] [tls none|may|encrypt|verify] */
+/*
+ * relay [host URL] [auth <TABLE>] [tls none|may|encrypt|verify]
+ *     [ca NAME] [tls-policy <TABLE>]
+ */
 static int
 parse_action_relay(struct parser *p, struct action *a, int line)
 {
 	struct token	*t;
-	char		*v, *auth = NULL;
+	char		*v, *auth = NULL, *ca = NULL, *policy = NULL;
 	const char	*why;
 	int		 tls = -1;
 
@@ -1683,21 +1724,30 @@ parse_action_relay(struct parser *p, struct action *a, int line)
 			if (get_value(p, "a tls level after \"tls\"", &v) ==
 			    -1)
 				goto bad;
-			if (strcmp(v, "none") == 0)
-				tls = TLS_LEVEL_NONE;
-			else if (strcmp(v, "may") == 0)
-				tls = TLS_LEVEL_MAY;
-			else if (strcmp(v, "encrypt") == 0)
-				tls = TLS_LEVEL_ENCRYPT;
-			else if (strcmp(v, "verify") == 0)
-				tls = TLS_LEVEL_VERIFY;
-			else {
+			if ((tls = config_tls_level(v)) == -1) {
 				perr(p, line, "bad tls level \"%s\" (expected "
 				    "none, may, encrypt or verify)", v);
 				free(v);
 				goto bad;
 			}
 			free(v);
+		} else if (t->type == T_WORD && strcmp(t->s, "ca") == 0) {
+			if (ca != NULL) {
+				perr(p, t->line, "ca is given twice");
+				goto bad;
+			}
+			advance(p);
+			if (get_name(p, "ca name", &ca) == -1)
+				goto bad;
+		} else if (t->type == T_WORD &&
+		    strcmp(t->s, "tls-policy") == 0) {
+			if (policy != NULL) {
+				perr(p, t->line, "tls-policy is given twice");
+				goto bad;
+			}
+			advance(p);
+			if (get_tableref(p, "tls-policy", &policy) == -1)
+				goto bad;
 		} else {
 			if (t->type == T_WORD)
 				perr(p, t->line, "unknown relay option "
@@ -1740,10 +1790,18 @@ parse_action_relay(struct parser *p, struct action *a, int line)
 	a->tls = (enum tls_level)tls;
 	if (auth != NULL)
 		add_fixup(p, FIX_ACTION_AUTH, a, auth, line);
+	if (ca != NULL)
+		add_fixup(p, FIX_ACTION_CA, a, ca, line);
+	if (policy != NULL)
+		add_fixup(p, FIX_ACTION_TLS_POLICY, a, policy, line);
 	free(auth);
+	free(ca);
+	free(policy);
 	return 0;
 bad:
 	free(auth);
+	free(ca);
+	free(policy);
 	return -1;
 }
 
@@ -2726,6 +2784,40 @@ resolve(struct parser *p)
 			else
 				((struct action *)f->obj)->auth = t;
 			break;
+		case FIX_ACTION_CA:
+			a = f->obj;
+			if ((a->ca = config_ca(p->conf, f->name)) == NULL)
+				perr_at(p, f->file, f->line, "ca \"%s\" is not "
+				    "defined", f->name);
+			break;
+		case FIX_ACTION_TLS_POLICY:
+			a = f->obj;
+			if ((t = config_table(p->conf, f->name)) == NULL) {
+				perr_at(p, f->file, f->line, "table \"%s\" is "
+				    "not defined", f->name);
+				break;
+			}
+			a->tls_policy = t;
+			for (i = 0; i < t->nent; i++) {
+				const char	*v = t->ent[i].value;
+
+				if (v == NULL || config_tls_level(v) == -1) {
+					perr_at(p, f->file, f->line, "tls-policy "
+					    "table \"%s\": \"%s\" needs a tls "
+					    "level (none, may, encrypt or "
+					    "verify)", t->name, t->ent[i].key);
+					break;
+				}
+				/* It raises the level, never lowers it. */
+				if (config_tls_level(v) < (int)a->tls) {
+					perr_at(p, f->file, f->line, "tls-policy "
+					    "table \"%s\": \"%s\" = %s is below "
+					    "the tls level of action \"%s\"",
+					    t->name, t->ent[i].key, v, a->name);
+					break;
+				}
+			}
+			break;
 		case FIX_MATCH_ACTION:
 			m = f->obj;
 			if ((a = config_action(p->conf, f->name)) == NULL)
@@ -2823,6 +2915,7 @@ config_defaults(struct config *conf, const char *path)
 	conf->limits.code_attempts = DEF_CODE_ATTEMPTS;
 	TAILQ_INIT(&conf->tables);
 	TAILQ_INIT(&conf->pkis);
+	TAILQ_INIT(&conf->cas);
 	TAILQ_INIT(&conf->listeners);
 	TAILQ_INIT(&conf->actions);
 	TAILQ_INIT(&conf->matches);
@@ -2904,6 +2997,7 @@ config_free(struct config *conf)
 {
 	struct table	*t;
 	struct pki	*pki;
+	struct ca	*ca;
 	struct listener	*l;
 	struct action	*a;
 	struct match	*m;
@@ -2925,6 +3019,12 @@ config_free(struct config *conf)
 		if (pki->key != NULL)
 			freezero(pki->key, pki->key_len);
 		free(pki);
+	}
+	while ((ca = TAILQ_FIRST(&conf->cas)) != NULL) {
+		TAILQ_REMOVE(&conf->cas, ca, entry);
+		free(ca->name);
+		free(ca->cafile);
+		free(ca);
 	}
 	while ((l = TAILQ_FIRST(&conf->listeners)) != NULL) {
 		TAILQ_REMOVE(&conf->listeners, l, entry);
@@ -3054,4 +3154,32 @@ config_policy(struct config *conf, const char *name)
 		if (strcmp(pol->name, name) == 0)
 			return pol;
 	return NULL;
+}
+
+struct ca *
+config_ca(struct config *conf, const char *name)
+{
+	struct ca	*ca;
+
+	TAILQ_FOREACH(ca, &conf->cas, entry)
+		if (strcmp(ca->name, name) == 0)
+			return ca;
+	return NULL;
+}
+
+int
+config_tls_level(const char *s)
+{
+	static const char	*names[] = {
+		[TLS_LEVEL_NONE] = "none",
+		[TLS_LEVEL_MAY] = "may",
+		[TLS_LEVEL_ENCRYPT] = "encrypt",
+		[TLS_LEVEL_VERIFY] = "verify",
+	};
+	size_t			 i;
+
+	for (i = 0; i < nitems(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
 }

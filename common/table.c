@@ -151,6 +151,18 @@ table_has_nocase(const struct table *t, const char *key)
 	return table_search(t, key, 1, &lo, &hi) > 0;
 }
 
+const char *
+table_get_nocase(const struct table *t, const char *key)
+{
+	size_t	lo, hi;
+
+	if (t == NULL || key == NULL)
+		return NULL;
+	if (table_search(t, key, 1, &lo, &hi) == 0)
+		return NULL;
+	return t->ent[lo].value;
+}
+
 /*
  * Two addresses are equal when their local parts are identical and their
  * domains are equal ignoring case: RFC 5321 2.4 lets the local part be

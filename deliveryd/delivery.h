@@ -198,6 +198,7 @@ struct mta_dest_info {
 	enum tls_level		 tls;
 	int			 port;
 	const char		*auth;		/* "user:password" or NULL */
+	const struct ca		*ca;		/* for verify; NULL: system */
 	const struct mta_route	*routes;
 	size_t			 nroutes;
 };

@@ -3,9 +3,9 @@
  * parent on descriptor 3).
  *
  * As root, before the chroot, it loads everything it will need later:
- * the configuration, the system CA bundle for verified TLS, libunbound's
- * settings (resolv.conf, hosts, or the configured resolver) and a
- * descriptor of every Maildir.  Then it says hello to the parent,
+ * the configuration, the system CA bundle and every "ca" file for
+ * verified TLS, libunbound's settings (resolv.conf, hosts, or the
+ * configured resolver) and a descriptor of every Maildir.  Then it says hello to the parent,
  * chroots into the empty directory and becomes _sealdeliver: after start
  * it has no file system, only the network.  It takes batches from the
  * queue (mta.c) and answers with results; anything else is a protocol

@@ -11,9 +11,10 @@
  * once).  A destination keeps its routes for a while, a queue of
  * transactions and up to DEF_MTA_SESSIONS_PER_DEST connections, which
  * carry one transaction after another.  The TLS level of a transaction
- * is the highest of the action's and the batch's: it is part of the
- * destination, so a connection never carries mail that needs more than
- * it offers.
+ * is the highest of the action's, the batch's and the action's
+ * tls-policy entry for the recipient's domain: it is part of the
+ * destination (as is the action's ca), so a connection never carries
+ * mail that needs more than it offers.
  *
  * Invariant: every recipient gets exactly one result, then the batch
  * gets DONE; a batch is freed only after that.
@@ -52,6 +53,7 @@ struct mta_dest {
 	int			 port;
 	enum tls_level		 tls;
 	const char		*auth;
+	const struct ca		*ca;
 	struct mta_txlist	 queue;
 	size_t			 nqueued;
 	struct mta_session	**idle;
@@ -217,6 +219,26 @@ is_ip_literal(const char *s)
 	    inet_pton(AF_INET6, s, &in6) == 1;
 }
 
+/*
+ * The level a tls-policy table asks for domain: its own entry, else the
+ * entry ".parent" of the nearest parent domain; -1 if none.
+ */
+static int
+mta_tls_policy(const struct table *t, const char *domain)
+{
+	const char	*v, *dot;
+
+	if (t == NULL || domain[0] == '\0')
+		return -1;
+	if ((v = table_get_nocase(t, domain)) != NULL)
+		return config_tls_level(v);
+	for (dot = strchr(domain, '.'); dot != NULL;
+	    dot = strchr(dot + 1, '.'))
+		if ((v = table_get_nocase(t, dot)) != NULL)
+			return config_tls_level(v);
+	return -1;
+}
+
 static struct mta_dest *
 mta_dest_get(struct mta_batch *b, const char *domain)
 {
@@ -226,11 +248,14 @@ mta_dest_get(struct mta_batch *b, const char *domain)
 	const char	*auth = NULL;
 	char		 key[sizeof(d->key)];
 	char		 name[PROTO_NAME_MAX];
-	int		 port;
+	int		 port, ptls;
 
+	/* The highest of the action's, the recipient's and the domain's. */
 	tls = a->tls;
 	if (b->d.tls_level > tls)
 		tls = b->d.tls_level;
+	if ((ptls = mta_tls_policy(a->tls_policy, domain)) > (int)tls)
+		tls = (enum tls_level)ptls;
 	if (a->has_host) {
 		strlcpy(name, a->host, sizeof(name));
 		port = a->port ? a->port : a->proto == RELAY_SMTPS ?
@@ -242,9 +267,9 @@ mta_dest_get(struct mta_batch *b, const char *domain)
 		str_lower(name);
 		port = DEF_SMTP_PORT;
 	}
-	mta_fmt(key, sizeof(key), "%s:%s:%d:%d:tls%d:%s",
+	mta_fmt(key, sizeof(key), "%s:%s:%d:%d:tls%d:%s:%s",
 	    a->has_host ? "host" : "mx", name, port, a->proto, tls,
-	    auth ? a->name : "");
+	    auth ? a->name : "", a->ca ? a->ca->name : "");
 	TAILQ_FOREACH(d, &mta_dests, entry)
 		if (strcmp(d->key, key) == 0)
 			return d;
@@ -256,6 +281,7 @@ mta_dest_get(struct mta_batch *b, const char *domain)
 	d->port = port;
 	d->tls = tls;
 	d->auth = auth;
+	d->ca = a->ca;
 	TAILQ_INIT(&d->queue);
 	TAILQ_INSERT_TAIL(&mta_dests, d, entry);
 	return d;
@@ -507,6 +533,7 @@ mta_dest_run(struct mta_dest *d)
 	info.tls = d->tls;
 	info.port = d->port;
 	info.auth = d->auth;
+	info.ca = d->ca;
 	info.routes = d->routes;
 	info.nroutes = d->nroutes;
 	while ((size_t)d->nconnecting < d->nqueued &&

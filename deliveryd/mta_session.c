@@ -66,6 +66,7 @@ struct mta_session {
 	size_t			 route;
 	int			 fd;
 	struct tls		*tls;
+	struct tls_config	*verify;	/* for TLS_LEVEL_VERIFY */
 	int			 handshaking;
 	int			 tls_failed_plain; /* may: retry in clear */
 	enum mta_state		 state;
@@ -96,7 +97,15 @@ struct mta_session {
 	char			 connwhy[PROTO_REPLY_MAX];
 };
 
+/* The CA of a "ca NAME" statement, loaded before the chroot. */
+struct mta_ca {
+	const struct ca		*ca;
+	struct tls_config	*verify;
+};
+
 static struct tls_config	*mta_tls_noverify, *mta_tls_verify;
+static struct mta_ca		*mta_cas;
+static size_t			 mta_ncas;
 static uint64_t			 mta_session_ids;
 
 static void	session_io(int, short, void *);
@@ -115,14 +124,55 @@ static void	session_free_if_dead(struct mta_session *);
 static void	tx_begin(struct mta_session *);
 static void	tx_end(struct mta_session *);
 
+/* A tls_config that trusts the certificates of file; NULL: why. */
+static struct tls_config *
+session_verify_config(const char *file, const char **why)
+{
+	struct tls_config	*cfg;
+	uint8_t			*ca;
+	size_t			 calen;
+
+	if ((ca = tls_load_file(file, &calen, NULL)) == NULL) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	if (memmem(ca, calen, "-----BEGIN CERTIFICATE-----", 27) == NULL) {
+		tls_unload_file(ca, calen);
+		*why = "no PEM certificate in it";
+		return NULL;
+	}
+	if ((cfg = tls_config_new()) == NULL)
+		fatalx("tls_config_new");
+	if (tls_config_set_ca_mem(cfg, ca, calen) == -1)
+		fatalx("tls config: %s", tls_config_error(cfg));
+	tls_unload_file(ca, calen);
+	return cfg;
+}
+
 void
 mta_session_init(void)
 {
-	uint8_t	*ca;
-	size_t	 calen;
+	struct ca	*ca;
+	const char	*why;
+	size_t		 n = 0;
 
-	if ((mta_tls_noverify = tls_config_new()) == NULL ||
-	    (mta_tls_verify = tls_config_new()) == NULL)
+	/*
+	 * The CAs an action names instead of the system bundle.  A file
+	 * that cannot be read is a configuration error: stop at start
+	 * rather than fail every verified delivery later.
+	 */
+	TAILQ_FOREACH(ca, &delivery_cfg->cas, entry)
+		n++;
+	mta_cas = xcalloc(n ? n : 1, sizeof(*mta_cas));
+	TAILQ_FOREACH(ca, &delivery_cfg->cas, entry) {
+		mta_cas[mta_ncas].ca = ca;
+		if ((mta_cas[mta_ncas].verify =
+		    session_verify_config(ca->cafile, &why)) == NULL)
+			fatalx("%s:%d: ca \"%s\": cannot load %s: %s",
+			    ca->file, ca->line, ca->name, ca->cafile, why);
+		mta_ncas++;
+	}
+	if ((mta_tls_noverify = tls_config_new()) == NULL)
 		fatalx("tls_config_new");
 	tls_config_insecure_noverifycert(mta_tls_noverify);
 	tls_config_insecure_noverifyname(mta_tls_noverify);
@@ -131,14 +181,14 @@ mta_session_init(void)
 	    == -1 || tls_config_set_ciphers(mta_tls_noverify, "compat") == -1)
 		fatalx("tls config: %s", tls_config_error(mta_tls_noverify));
 	/* Read the CA bundle now: after the chroot there is no file. */
-	if ((ca = tls_load_file(DEF_MTA_CA_FILE, &calen, NULL)) == NULL) {
-		log_warnx("cannot load %s: tls verify will fail",
-		    DEF_MTA_CA_FILE);
-		return;
+	if ((mta_tls_verify = session_verify_config(DEF_MTA_CA_FILE, &why))
+	    == NULL) {
+		log_warnx("cannot load %s: %s: tls verify will fail",
+		    DEF_MTA_CA_FILE, why);
+		/* Trusts nothing: every verification fails. */
+		if ((mta_tls_verify = tls_config_new()) == NULL)
+			fatalx("tls_config_new");
 	}
-	if (tls_config_set_ca_mem(mta_tls_verify, ca, calen) == -1)
-		fatalx("tls config: %s", tls_config_error(mta_tls_verify));
-	tls_unload_file(ca, calen);
 }
 
 static const char *
@@ -159,6 +209,7 @@ void
 mta_session_new(struct mta_dest *d, const struct mta_dest_info *info)
 {
 	struct mta_session	*s;
+	size_t			 i;
 
 	s = xcalloc(1, sizeof(*s));
 	s->id = ++mta_session_ids;
@@ -166,6 +217,10 @@ mta_session_new(struct mta_dest *d, const struct mta_dest_info *info)
 	s->proto = info->proto;
 	s->level = info->tls;
 	s->auth = info->auth ? xstrdup(info->auth) : NULL;
+	s->verify = mta_tls_verify;
+	for (i = 0; info->ca != NULL && i < mta_ncas; i++)
+		if (mta_cas[i].ca == info->ca)
+			s->verify = mta_cas[i].verify;
 	s->routes = xcalloc(info->nroutes, sizeof(*s->routes));
 	memcpy(s->routes, info->routes, info->nroutes * sizeof(*s->routes));
 	s->nroutes = info->nroutes;
@@ -295,8 +350,7 @@ session_tls_start(struct mta_session *s)
 	struct tls_config	*cfg;
 	const char		*name = s->routes[s->route].name;
 
-	cfg = s->level == TLS_LEVEL_VERIFY ? mta_tls_verify :
-	    mta_tls_noverify;
+	cfg = s->level == TLS_LEVEL_VERIFY ? s->verify : mta_tls_noverify;
 	if ((s->tls = tls_client()) == NULL) {
 		session_error(s, "tls_client failed");
 		return;

@@ -166,6 +166,21 @@ static const struct invalid_case invalid_cases[] = {
 	  "invalid/bad-relay.conf:15: action \"ok\" is defined twice\n"
 	  "invalid/bad-relay.conf:16: unterminated string\n"
 	  "invalid/bad-relay.conf:10: table \"nosuch\" is not defined\n" },
+	{ "invalid/bad-ca.conf",
+	  "invalid/bad-ca.conf:2: ca \"one\" is defined twice\n"
+	  "invalid/bad-ca.conf:3: expected \"cafile\", got \"/z.pem\"\n"
+	  "invalid/bad-ca.conf:4: expected a file name, got end of line\n"
+	  "invalid/bad-ca.conf:12: ca is given twice\n"
+	  "invalid/bad-ca.conf:14: expected a <table> after \"tls-policy\", "
+	  "got \"levels\"\n"
+	  "invalid/bad-ca.conf:8: ca \"nosuch\" is not defined\n"
+	  "invalid/bad-ca.conf:9: tls-policy table \"levels\": \"a.example\" "
+	  "needs a tls level (none, may, encrypt or verify)\n"
+	  "invalid/bad-ca.conf:10: tls-policy table \"low\": \"b.example\" = "
+	  "may is below the tls level of action \"c\"\n"
+	  "invalid/bad-ca.conf:11: tls-policy table \"list\": \"c.example\" "
+	  "needs a tls level (none, may, encrypt or verify)\n"
+	  "invalid/bad-ca.conf:13: table \"nosuch\" is not defined\n" },
 	{ "invalid/bad-tables.conf",
 	  "invalid/bad-tables.conf:1: table \"mix\" mixes list entries and "
 	  "key = value entries\n"
@@ -686,6 +701,51 @@ test_policy(void)
 }
 
 static void
+test_relay_tls(void)
+{
+	struct config	*conf;
+	struct action	*a;
+	struct ca	*ca;
+	struct table	*levels;
+
+	conf = parse_valid("valid/relay-tls.conf");
+	ca = config_ca(conf, "partners");
+	ok(ca != NULL, "relay-tls: ca partners");
+	is_str(ca ? ca->cafile : NULL, "valid/certs/partners.pem",
+	    "relay-tls: relative cafile from the config's directory");
+	ca = config_ca(conf, "private");
+	is_str(ca ? ca->cafile : NULL, "/etc/sealrelay/private-ca.pem",
+	    "relay-tls: absolute cafile");
+	ok(config_ca(conf, "nosuch") == NULL, "relay-tls: unknown ca");
+	levels = config_table(conf, "levels");
+	a = config_action(conf, "mx");
+	ok(a->ca == config_ca(conf, "partners"), "relay-tls: mx ca partners");
+	ok(a->tls_policy == levels && levels != NULL,
+	    "relay-tls: mx tls-policy <levels>");
+	is_int(a->tls, TLS_LEVEL_MAY, "relay-tls: mx tls may");
+	a = config_action(conf, "hosted");
+	ok(a->ca == ca && a->tls_policy == NULL,
+	    "relay-tls: hosted ca private, no tls-policy");
+	is_int(a->tls, TLS_LEVEL_VERIFY, "relay-tls: hosted tls verify");
+	is_int(a->proto, RELAY_SMTP_TLS, "relay-tls: hosted smtp+tls://");
+	is_str(table_get_nocase(levels, "EXAMPLE.org"), "verify",
+	    "relay-tls: domains ignore case");
+	is_str(table_get_nocase(levels, "example.com"), "may",
+	    "relay-tls: domains ignore case (key in capitals)");
+	ok(table_get_nocase(levels, "example.net") == NULL,
+	    "relay-tls: .example.net is not example.net");
+	is_int(config_tls_level("none"), TLS_LEVEL_NONE, "tls level none");
+	is_int(config_tls_level("may"), TLS_LEVEL_MAY, "tls level may");
+	is_int(config_tls_level("encrypt"), TLS_LEVEL_ENCRYPT,
+	    "tls level encrypt");
+	is_int(config_tls_level("verify"), TLS_LEVEL_VERIFY,
+	    "tls level verify");
+	is_int(config_tls_level("Verify"), -1, "tls levels are lower case");
+	is_int(config_tls_level(""), -1, "no tls level");
+	config_free(conf);
+}
+
+static void
 test_invalid(void)
 {
 	struct config	*conf;
@@ -1074,6 +1134,7 @@ main(void)
 	test_ipv6();
 	test_forward();
 	test_policy();
+	test_relay_tls();
 	test_invalid();
 	test_bytes(tmpdir);
 	test_pki(tmpdir);
