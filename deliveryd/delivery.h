@@ -88,6 +88,7 @@ ssize_t	mta_reply_parse(const char *buf, size_t len, struct mta_reply *r);
 #define EXT_DSN		0x0020
 #define EXT_SMTPUTF8	0x0040
 #define EXT_AUTH	0x0080
+#define EXT_AUTH_LOGIN	0x0100
 
 /* Extensions named in an EHLO reply (the raw bytes parsed above). */
 int	mta_reply_ehlo(const char *buf, size_t len, uint64_t *maxsize);

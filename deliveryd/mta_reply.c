@@ -172,6 +172,9 @@ mta_reply_ehlo(const char *buf, size_t len, uint64_t *maxsize)
 					kwlen++;
 				if (kwlen == 5 && strncasecmp(p, "PLAIN", 5) == 0)
 					ext |= EXT_AUTH_PLAIN;
+				else if (kwlen == 5 &&
+				    strncasecmp(p, "LOGIN", 5) == 0)
+					ext |= EXT_AUTH_LOGIN;
 				p += kwlen;
 			}
 		}

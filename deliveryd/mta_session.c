@@ -1,7 +1,8 @@
 /*
  * mta_session.c: one outbound SMTP connection of the delivery process
- * (deliveryd): connect, TLS (STARTTLS or smtps), EHLO/HELO, AUTH PLAIN,
- * then one transaction after another for its destination (mta.c), with
+ * (deliveryd): connect, TLS (STARTTLS or smtps), EHLO/HELO, AUTH (PLAIN,
+ * or LOGIN when PLAIN is not offered; over TLS only), then one
+ * transaction after another for its destination (mta.c), with
  * MAIL/RCPT/DATA pipelined when the server offers PIPELINING.
  *
  * TLS levels: none; may (STARTTLS when offered, plaintext otherwise or
@@ -43,6 +44,8 @@ enum mta_state {
 	MTA_HELO,
 	MTA_STARTTLS,
 	MTA_AUTH,
+	MTA_AUTH_USER,		/* AUTH LOGIN sent, 334 for the user */
+	MTA_AUTH_PASS,		/* user sent, 334 for the password */
 	MTA_READY,
 	MTA_RSET,
 	MTA_TX,
@@ -51,7 +54,8 @@ enum mta_state {
 };
 
 static const char *mta_state_names[] = {
-	"connect", "banner", "ehlo", "helo", "starttls", "auth", "ready",
+	"connect", "banner", "ehlo", "helo", "starttls", "auth", "auth-user",
+	"auth-pass", "ready",
 	"rset", "tx", "body", "quit",
 };
 
@@ -376,22 +380,28 @@ session_tls_done(struct mta_session *s)
 	    s->relay, s->tlsinfo);
 }
 
+/* Send a line; shown: what a trace says instead, for credentials. */
 static void
-session_send(struct mta_session *s, const char *line)
+session_send_shown(struct mta_session *s, const char *line,
+    const char *shown)
 {
 	char	esc[1024];
 
 	if (log_trace & TRACE_SMTP) {
-		/* Never trace credentials. */
-		if (strncmp(line, "AUTH ", 5) == 0)
-			log_escape(esc, sizeof(esc), "AUTH PLAIN ****", 15);
-		else
-			log_escape(esc, sizeof(esc), line, strlen(line));
+		if (shown == NULL)
+			shown = line;
+		log_escape(esc, sizeof(esc), shown, strlen(shown));
 		log_trace_msg(TRACE_SMTP, "mta %llu >>> %s",
 		    (unsigned long long)s->id, esc);
 	}
 	mta_buf_addstr(&s->wbuf, line);
 	mta_buf_add(&s->wbuf, "\r\n", 2);
+}
+
+static void
+session_send(struct mta_session *s, const char *line)
+{
+	session_send_shown(s, line, NULL);
 }
 
 static void
@@ -740,6 +750,29 @@ session_ehlo(struct mta_session *s)
 	s->state = MTA_EHLO;
 }
 
+/*
+ * Send the user (part 0) or the password (part 1) of s->auth in base64,
+ * for AUTH LOGIN.  The trace shows stars.
+ */
+static void
+session_auth_login_part(struct mta_session *s, int part)
+{
+	char	 b64[PROTO_NAME_MAX * 2 + 8];
+	char	*colon = strchr(s->auth, ':');
+	size_t	 len;
+
+	len = part == 0 ? (size_t)(colon - s->auth) : strlen(colon + 1);
+	sodium_bin2base64(b64, sizeof(b64), (unsigned char *)(part == 0 ?
+	    s->auth : colon + 1), len, sodium_base64_VARIANT_ORIGINAL);
+	session_send_shown(s, b64, "****");
+	explicit_bzero(b64, sizeof(b64));
+}
+
+/*
+ * RFC 4954 over TLS only: PLAIN (RFC 4616) when offered, else LOGIN.
+ * A refusal fails the route: the mail waits (4xx), it is not bounced,
+ * since wrong credentials are the operator's to fix, not the sender's.
+ */
 static void
 session_auth(struct mta_session *s)
 {
@@ -763,8 +796,19 @@ session_auth(struct mta_session *s)
 	}
 	ulen = colon - s->auth;
 	plen = strlen(colon + 1);
-	if (ulen + plen + 2 > sizeof(plain)) {
+	if (ulen + plen + 2 > sizeof(plain) || ulen > PROTO_NAME_MAX ||
+	    plen > PROTO_NAME_MAX) {
 		session_next_route(s, "4.7.0 credentials too long");
+		return;
+	}
+	if (!(s->caps & EXT_AUTH_PLAIN) && (s->caps & EXT_AUTH_LOGIN)) {
+		session_send(s, "AUTH LOGIN");
+		s->state = MTA_AUTH_USER;
+		return;
+	}
+	if (!(s->caps & EXT_AUTH_PLAIN)) {
+		session_next_route(s, "4.7.0 server offers neither AUTH "
+		    "PLAIN nor LOGIN");
 		return;
 	}
 	/* RFC 4616: authzid NUL authcid NUL passwd. */
@@ -775,7 +819,7 @@ session_auth(struct mta_session *s)
 	sodium_bin2base64(b64, sizeof(b64), (unsigned char *)plain,
 	    ulen + plen + 2, sodium_base64_VARIANT_ORIGINAL);
 	mta_fmt(line, sizeof(line), "AUTH PLAIN %s", b64);
-	session_send(s, line);
+	session_send_shown(s, line, "AUTH PLAIN ****");
 	explicit_bzero(plain, sizeof(plain));
 	explicit_bzero(b64, sizeof(b64));
 	explicit_bzero(line, sizeof(line));
@@ -1087,6 +1131,18 @@ session_reply(struct mta_session *s, const struct mta_reply *r,
 			return;
 		}
 		session_tls_start(s);
+		break;
+	case MTA_AUTH_USER:
+	case MTA_AUTH_PASS:
+		if (r->code != 334) {
+			mta_fmt(why, sizeof(why), "authentication failed: %s",
+			    r->text);
+			session_next_route(s, why);
+			return;
+		}
+		session_auth_login_part(s, s->state == MTA_AUTH_PASS);
+		s->state = s->state == MTA_AUTH_USER ? MTA_AUTH_PASS :
+		    MTA_AUTH;
 		break;
 	case MTA_AUTH:
 		if (r->code != 235) {

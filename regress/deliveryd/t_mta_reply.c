@@ -93,6 +93,15 @@ main(void)
 	s = "250-x\r\n250 AUTH LOGIN\r\n";
 	ext = mta_reply_ehlo(s, strlen(s), &size);
 	ok((ext & EXT_AUTH) && !(ext & EXT_AUTH_PLAIN), "ehlo: AUTH no PLAIN");
+	ok(ext & EXT_AUTH_LOGIN, "ehlo: AUTH LOGIN");
+	s = "250-x\r\n250 AUTH=PLAIN CRAM-MD5\r\n";
+	ext = mta_reply_ehlo(s, strlen(s), &size);
+	ok((ext & EXT_AUTH_PLAIN) && !(ext & EXT_AUTH_LOGIN),
+	    "ehlo: AUTH=PLAIN, no LOGIN");
+	s = "250-x\r\n250 AUTH LOGINX PLAINTEXT\r\n";
+	ext = mta_reply_ehlo(s, strlen(s), &size);
+	ok(!(ext & (EXT_AUTH_PLAIN | EXT_AUTH_LOGIN)),
+	    "ehlo: only whole mechanism names count");
 
 	ok(mta_xtext(x, sizeof(x), "a+b=c d") == 0, "xtext fits");
 	is_str(x, "a+2Bb+3Dc+20d", "xtext encodes + = and space");

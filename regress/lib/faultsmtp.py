@@ -10,8 +10,8 @@ records everything it receives, so a test can say what arrived and how.
     srv.messages           # [{"from":..., "rcpts":[...], "data": bytes}]
     srv.stop()
 
-Faults, by step: BANNER, EHLO, HELO, STARTTLS, MAIL, RCPT, DATA, DOT
-(the reply to the end of the message), RSET, QUIT.
+Faults, by step: BANNER, EHLO, HELO, STARTTLS, AUTH (the final reply),
+MAIL, RCPT, DATA, DOT (the reply to the end of the message), RSET, QUIT.
   reply={step: "451 text"}    that reply instead (CRLF added); bytes are
                               sent raw (malformed, multi-line, "25\\r\\n")
   times={step: n}             only the first n times, then normal
@@ -23,11 +23,18 @@ Faults, by step: BANNER, EHLO, HELO, STARTTLS, MAIL, RCPT, DATA, DOT
                               None: no STARTTLS
   ehlo=False                  answer EHLO with 502 (HELO fallback)
   pipelining=False, size=N    what EHLO offers
-Everything received: srv.sessions (per connection: cmds, tls, ...),
-srv.messages (complete transactions, data dot-unstuffed, as bytes).
+  auth=("user", "password")   offer AUTH (only after STARTTLS, so tls is
+                              needed too) and require it before MAIL;
+                              auth_mechs=("PLAIN", "LOGIN") by default
+Everything received: srv.sessions (per connection: cmds, tls, auth: the
+user that authenticated, auths: every attempt as (mechanism, user, ok),
+auth_in_clear: AUTH tried without TLS), srv.messages (complete
+transactions, data dot-unstuffed, as bytes, with "auth" and "tls").
 """
 
 import argparse
+import base64
+import binascii
 import socket
 import ssl
 import sys
@@ -38,7 +45,8 @@ import time
 class FaultSMTP:
     def __init__(self, host="127.0.0.1", port=0, reply=None, times=None,
                  rcpt_reply=None, stall=None, disconnect=None, tls=None,
-                 ehlo=True, pipelining=True, size=None, name="fault.test"):
+                 ehlo=True, pipelining=True, size=None, name="fault.test",
+                 auth=None, auth_mechs=("PLAIN", "LOGIN")):
         self.host = host
         self.reply = dict(reply or {})
         self.times = dict(times or {})
@@ -50,6 +58,8 @@ class FaultSMTP:
         self.pipelining = pipelining
         self.size = size
         self.name = name
+        self.auth = auth
+        self.auth_mechs = tuple(auth_mechs)
         self.sessions = []
         self.messages = []
         self.lock = threading.Lock()
@@ -124,7 +134,8 @@ class FaultSMTP:
         return self.reply[step]
 
     def _serve(self, conn):
-        sess = {"cmds": [], "tls": False, "closed_by": None}
+        sess = {"cmds": [], "tls": False, "closed_by": None, "auth": None,
+                "auths": [], "auth_in_clear": False}
         with self.lock:
             self.sessions.append(sess)
         io = _Conn(conn)
@@ -176,6 +187,8 @@ class FaultSMTP:
                 ext.append("250-8BITMIME")
                 if self.tls and not sess["tls"]:
                     ext.append("250-STARTTLS")
+                if self.auth and sess["tls"]:
+                    ext.append("250-AUTH %s" % " ".join(self.auth_mechs))
                 ext.append("250 ENHANCEDSTATUSCODES")
                 self._answer(io, "EHLO", "\r\n".join(ext))
             elif verb == "HELO":
@@ -197,7 +210,12 @@ class FaultSMTP:
                 sess["tls"] = True
                 sess["tls_version"] = io.sock.version()
                 mail, rcpts = None, []
+            elif verb == "AUTH":
+                self._auth(io, sess, text)
             elif up.startswith("MAIL FROM:"):
+                if self.auth and sess["auth"] is None:
+                    io.send(b"530 5.7.0 Authentication required\r\n")
+                    continue
                 mail, rcpts = text[10:], []
                 self._answer(io, "MAIL", "250 2.1.0 ok")
             elif up.startswith("RCPT TO:"):
@@ -241,7 +259,7 @@ class FaultSMTP:
                     sess["closed_by"] = "client in DATA"
                     return
                 msg = {"from": mail, "rcpts": rcpts, "data": data,
-                       "tls": sess["tls"]}
+                       "tls": sess["tls"], "auth": sess["auth"]}
                 r = self._fault("DOT")
                 if r is None and self.stall != "DOT" and \
                         self.disconnect != "DOT":
@@ -260,6 +278,77 @@ class FaultSMTP:
                 return
             else:
                 io.send(b"502 5.5.2 unknown command\r\n")
+
+    def _auth_line(self, io, sess, challenge):
+        """Send a 334 challenge, read the base64 answer; None: failed."""
+        io.send(b"334 " + base64.b64encode(challenge) + b"\r\n")
+        line = io.readline()
+        if line is None:
+            raise ConnectionError("closed during AUTH")
+        text = line.rstrip(b"\r\n")
+        sess["cmds"].append("<auth data>")
+        if text == b"*":
+            io.send(b"501 5.0.0 AUTH cancelled\r\n")
+            return None
+        return self._b64(io, text)
+
+    def _b64(self, io, text):
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            io.send(b"501 5.5.2 cannot decode base64\r\n")
+            return None
+
+    def _auth(self, io, sess, text):
+        """RFC 4954 AUTH with PLAIN (RFC 4616) or LOGIN."""
+        # The command line carries credentials: keep only the verb.
+        parts = text.split(" ")
+        sess["cmds"][-1] = " ".join(parts[:2])
+        if not self.auth or not sess["tls"]:
+            if self.auth:
+                sess["auth_in_clear"] = True
+            io.send(b"503 5.5.1 AUTH not offered\r\n")
+            return
+        if sess["auth"] is not None:
+            io.send(b"503 5.5.1 already authenticated\r\n")
+            return
+        mech = parts[1].upper() if len(parts) > 1 else ""
+        if mech not in self.auth_mechs:
+            io.send(b"504 5.5.4 mechanism not supported\r\n")
+            return
+        user = pw = None
+        if mech == "PLAIN":
+            if len(parts) > 2:
+                blob = self._b64(io, parts[2].encode())
+            else:
+                blob = self._auth_line(io, sess, b"")
+            if blob is None:
+                return
+            f = blob.split(b"\0")
+            if len(f) != 3:
+                io.send(b"501 5.5.2 bad PLAIN response\r\n")
+                return
+            user, pw = f[1], f[2]
+        else:
+            user = (self._b64(io, parts[2].encode()) if len(parts) > 2
+                    else self._auth_line(io, sess, b"Username:"))
+            if user is None:
+                return
+            pw = self._auth_line(io, sess, b"Password:")
+            if pw is None:
+                return
+        user = user.decode("utf-8", "replace")
+        good = (user, pw.decode("utf-8", "replace")) == tuple(self.auth)
+        sess["auths"].append((mech, user, good))
+        r = self._fault("AUTH")
+        if r is not None:
+            io.send(r.encode() + b"\r\n" if isinstance(r, str) else r)
+            return
+        if good:
+            sess["auth"] = user
+            io.send(b"235 2.7.0 Authentication successful\r\n")
+        else:
+            io.send(b"535 5.7.8 Authentication credentials invalid\r\n")
 
     def _read_data(self, io):
         lines = []
@@ -321,12 +410,14 @@ def main():
     ap.add_argument("--disconnect")
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--auth", help="USER:PASSWORD (needs --cert)")
     a = ap.parse_args()
     reply = dict(x.split("=", 1) for x in a.reply)
     times = {k: int(v) for k, v in (x.split("=", 1) for x in a.times)}
     srv = FaultSMTP(a.host, a.port, reply=reply, times=times, stall=a.stall,
                     disconnect=a.disconnect,
-                    tls=(a.cert, a.key) if a.cert else None)
+                    tls=(a.cert, a.key) if a.cert else None,
+                    auth=tuple(a.auth.split(":", 1)) if a.auth else None)
     srv.start()
     print("listening on %s:%d" % (a.host, srv.port), flush=True)
     try:
