@@ -349,53 +349,56 @@ number_at(const unsigned char *s, const unsigned char *end,
 	return p;
 }
 
+/*
+ * Driven by digits: everything the detectors look for has one, so the
+ * text between digits is skipped in a tight loop.  An IBAN is found from
+ * its check digits, two letters after a word start.
+ */
 void
 detect_scan(const char *text, size_t len, unsigned int which,
     struct detect_counts *c)
 {
 	const unsigned char	*s = (const unsigned char *)text;
-	const unsigned char	*end = s + len, *p;
+	const unsigned char	*start = s, *end = s + len, *p;
+	struct detect_counts	 none;
 	size_t			 n;
-	int			 prev = C_OTHER;
 
 	cclass_init();
 	while (s < end) {
-		int	cl = cclass[*s];
-
-		if (cl == C_OTHER) {
-			prev = C_OTHER;
+		while (s < end && cclass[*s] != C_DIGIT)
 			s++;
-			continue;
-		}
-		if (prev != C_OTHER) {
-			/* Inside a word: skip to its end. */
-			s++;
-			continue;
-		}
-		prev = cl;
-		if (cl == C_ALPHA) {
-			if ((which & DETECT_IBAN) &&
-			    (n = iban_at((const char *)s,
+		if (s == end)
+			break;
+		if (s > start && cclass[s[-1]] != C_OTHER) {
+			if ((which & DETECT_IBAN) && s - start >= 2 &&
+			    s[-1] < 0x80 && s[-2] < 0x80 &&
+			    cclass[s[-1]] == C_ALPHA &&
+			    cclass[s[-2]] == C_ALPHA &&
+			    (s - 2 == start || cclass[s[-3]] == C_OTHER) &&
+			    (n = iban_at((const char *)s - 2,
 			    (const char *)end)) > 0) {
 				c->iban++;
-				s += n;
+				s += n - 2;
 				continue;
 			}
-			s++;
+			/* Inside a word: a code, not a number. */
+			while (s < end && cclass[*s] != C_OTHER)
+				s++;
 			continue;
 		}
 		if (!(which & (DETECT_BSN | DETECT_CARD))) {
-			s++;
+			while (s < end && cclass[*s] != C_OTHER)
+				s++;
 			continue;
 		}
-		if (s > (const unsigned char *)text && s[-1] == '+') {
+		if (s > start && s[-1] == '+') {
 			/* "+31 6 1234 5678": a phone number. */
-			struct detect_counts	none = { 0 };
-
+			memset(&none, 0, sizeof(none));
 			p = number_at(s, end, which, &none);
 		} else
 			p = number_at(s, end, which, c);
 		s = p;
-		prev = p < end ? cclass[*p] : C_OTHER;
+		while (s < end && cclass[*s] != C_OTHER)
+			s++;
 	}
 }

@@ -22,6 +22,7 @@
 #include "util.h"
 
 #define AC_STATES_MAX	(1 << 20)
+#define AC_OUT		0x80000000U	/* in delta: the state reports */
 
 struct ac {
 	uint8_t		 cls[256];	/* byte -> alphabet class */
@@ -35,6 +36,7 @@ struct ac {
 	uint32_t	*prule;
 	uint8_t		*pword;		/* 1: starts/ends with a word byte */
 	uint32_t	 npat;
+	size_t		 maxlen;	/* longest keyword */
 };
 
 struct policy_engine {
@@ -86,6 +88,8 @@ static const char *const latin_fold[0x180 - 0xc0] = {
 
 enum { F_COPY, F_LOWER, F_SPACE, F_UTF8 };
 static uint8_t	fold_kind[256];
+static uint8_t	fold_lower[256];	/* ASCII lower case, others as is */
+static uint8_t	fold_special[256];	/* white space and non-ASCII */
 static uint8_t	word_byte[256];
 
 static void
@@ -95,6 +99,13 @@ fold_init(void)
 
 	if (fold_kind['A'] == F_LOWER)
 		return;
+	for (c = 0; c < 256; c++) {
+		fold_lower[c] = (uint8_t)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+		if (c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+		    c == '\v')
+			fold_lower[c] = ' ';
+		fold_special[c] = c >= 0x80;
+	}
 	for (c = 'A'; c <= 'Z'; c++)
 		fold_kind[c] = F_LOWER;
 	fold_kind[' '] = fold_kind['\t'] = fold_kind['\r'] =
@@ -128,6 +139,21 @@ rules_fold(struct mbuf *out, const char *src, size_t len)
 	mbuf_reserve(out, len + 1);
 	o = out->buf + out->len;
 	while (s < end) {
+		/*
+		 * The common case: a run of ASCII, without branches: a space
+		 * after a space is written and then overwritten.
+		 */
+		if (!fold_special[*s]) {
+			uint8_t	m;
+
+			do {
+				m = fold_lower[*s++];
+				*o = (char)m;
+				o += !(m == ' ' && space);
+				space = m == ' ';
+			} while (s < end && !fold_special[*s]);
+			continue;
+		}
 		switch (fold_kind[*s]) {
 		case F_COPY:
 			*o++ = (char)*s++;
@@ -284,6 +310,8 @@ ac_build(struct ac *ac, const struct policy *pol)
 			ac->prule[k] = (uint32_t)r;
 			ac->pword[k] = (word_byte[(uint8_t)w.buf[0]] ? 1 : 0) |
 			    (word_byte[(uint8_t)w.buf[w.len - 1]] ? 2 : 0);
+			if (w.len > ac->maxlen)
+				ac->maxlen = w.len;
 			olist[st] = xreallocarray(olist[st], ocount[st] + 1,
 			    sizeof(**olist));
 			olist[st][ocount[st]++] = k++;
@@ -318,8 +346,12 @@ ac_build(struct ac *ac, const struct policy *pol)
 	/* Class 0 (bytes in no keyword) always leads back to the root. */
 	for (st = 0; st < nst; st++)
 		trie[st * ac->ncls] = 0;
+	/* Entries: next state premultiplied by ncls, AC_OUT if it reports. */
+	for (i = 0; i < nst * ac->ncls; i++)
+		trie[i] = trie[i] * ac->ncls | (ocount[trie[i]] ? AC_OUT : 0);
 	ac->delta = trie;
 	ac->nstates = nst;
+
 	ac->out_start = xcalloc(nst + 1, sizeof(*ac->out_start));
 	for (st = 0, k = 0; st < nst; st++) {
 		ac->out_start[st] = k;
@@ -362,36 +394,80 @@ ac_free(struct ac *ac)
 	memset(ac, 0, sizeof(*ac));
 }
 
-/* Whole words only: the bytes around a match must not be word bytes. */
+/* A match of the state's patterns ending at i: whole words only. */
+static void
+ac_report(const struct ac *ac, const struct policy *pol, const uint8_t *s,
+    size_t len, size_t i, uint32_t st, int region, size_t *count)
+{
+	uint32_t	k, p;
+	size_t		start;
+
+	for (k = ac->out_start[st]; k < ac->out_start[st + 1]; k++) {
+		p = ac->outs[k];
+		if (!(pol->rules[ac->prule[p]].in & region))
+			continue;
+		start = i + 1 - ac->plen[p];
+		if ((ac->pword[p] & 1) && start > 0 && word_byte[s[start - 1]])
+			continue;
+		if ((ac->pword[p] & 2) && i + 1 < len && word_byte[s[i + 1]])
+			continue;
+		count[ac->prule[p]]++;
+	}
+}
+
+#define AC_LANES	4
+
+/*
+ * The automaton is one chain of dependent loads per byte; four parts of
+ * the text run interleaved so the processor overlaps their chains.  A
+ * part starts (from the root) the longest keyword's length early and
+ * reports only matches ending inside it, so none is lost or counted
+ * twice.
+ */
 static void
 ac_run(const struct ac *ac, const struct policy *pol, const char *text,
     size_t len, int region, size_t *count)
 {
 	const uint8_t	*s = (const uint8_t *)text;
-	const uint32_t	*delta = ac->delta, *os;
+	const uint32_t	*delta = ac->delta;
 	const uint8_t	*cls = ac->cls;
-	uint32_t	 st = 0, ncls = ac->ncls, p, k;
-	size_t		 i, start;
+	uint32_t	 x, st[AC_LANES], ncls = ac->ncls;
+	size_t		 pos[AC_LANES], lim[AC_LANES], from[AC_LANES];
+	size_t		 part, i, l, n;
 
 	if (ac->npat == 0)
 		return;
-	for (i = 0; i < len; i++) {
-		st = delta[st * ncls + cls[s[i]]];
-		if (ac->out_start[st] == ac->out_start[st + 1])
-			continue;
-		os = ac->outs;
-		for (k = ac->out_start[st]; k < ac->out_start[st + 1]; k++) {
-			p = os[k];
-			if (!(pol->rules[ac->prule[p]].in & region))
+	part = len / AC_LANES;
+	for (l = 0; l < AC_LANES; l++) {
+		from[l] = l * part;
+		lim[l] = l + 1 == AC_LANES ? len : (l + 1) * part;
+		pos[l] = from[l] > ac->maxlen ? from[l] - ac->maxlen : 0;
+		if (l == 0)
+			pos[l] = 0;
+		st[l] = 0;
+	}
+	/* All lanes step together while each has bytes left. */
+	n = part + ac->maxlen;
+	for (i = 0; i < n && part > 0; i++) {
+		for (l = 0; l < AC_LANES; l++) {
+			if (pos[l] >= lim[l])
 				continue;
-			start = i + 1 - ac->plen[p];
-			if ((ac->pword[p] & 1) && start > 0 &&
-			    word_byte[s[start - 1]])
-				continue;
-			if ((ac->pword[p] & 2) && i + 1 < len &&
-			    word_byte[s[i + 1]])
-				continue;
-			count[ac->prule[p]]++;
+			x = delta[st[l] + cls[s[pos[l]]]];
+			st[l] = x & ~AC_OUT;
+			if ((x & AC_OUT) && pos[l] >= from[l])
+				ac_report(ac, pol, s, len, pos[l],
+				    st[l] / ncls, region, count);
+			pos[l]++;
+		}
+	}
+	/* What is left (the last lane's remainder, or a short text). */
+	for (l = 0; l < AC_LANES; l++) {
+		for (; pos[l] < lim[l]; pos[l]++) {
+			x = delta[st[l] + cls[s[pos[l]]]];
+			st[l] = x & ~AC_OUT;
+			if ((x & AC_OUT) && pos[l] >= from[l])
+				ac_report(ac, pol, s, len, pos[l],
+				    st[l] / ncls, region, count);
 		}
 	}
 }

@@ -39,6 +39,10 @@ static const char *conf_text =
     "}\n"
     "policy \"empty\" {\n"
     "}\n"
+    "policy \"count\" {\n"
+    "  keywords \"needle\" { \"needle in\", \"x\" } min 997 score 1\n"
+    "  relay verify when score >= 1\n"
+    "}\n"
     "action out relay\n"
     "match from any for any action out policy health\n";
 
@@ -291,6 +295,46 @@ test_empty_policy(void)
 	policy_engine_free(e);
 }
 
+/*
+ * The automaton runs four parts of the text interleaved: matches at and
+ * across every part boundary count once.
+ */
+static void
+test_lanes(void)
+{
+	struct policy_engine	*e;
+	struct policy_input	 in;
+	struct mbuf		 m = { 0 };
+	const char		*r[1] = { "a@x.example" };
+	char			 err[256];
+	int			 i, j, n;
+
+	e = policy_engine_new(config_policy(cfg, "count"), err, sizeof(err));
+	memset(&in, 0, sizeof(in));
+	for (n = 996; n <= 997; n++) {
+		for (j = 0; j < 7; j++) {
+			m.len = 0;
+			mbuf_add(&m, "Subject: y\n\n", 13);
+			for (i = 0; i < n; i++) {
+				mbuf_add(&m, "needle\r\n  in ", 14);
+				/* Vary the spacing: boundaries fall anywhere. */
+				mbuf_add(&m, "......", (size_t)(i * 7 + j) % 6);
+				mbuf_addc(&m, ' ');
+			}
+			(void)policy_evaluate(e, &in, (uint8_t *)m.buf, m.len,
+			    r, v, 1);
+			if (n == 997)
+				is_str(LV(0), "relay-verify", "%d phrases "
+				    "found across the parts (shift %d)", n, j);
+			else
+				is_str(LV(0), "relay", "%d phrases: below min "
+				    "(shift %d)", n, j);
+		}
+	}
+	mbuf_free(&m);
+	policy_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -318,6 +362,7 @@ main(void)
 	test_directives();
 	test_fail_closed();
 	test_empty_policy();
+	test_lanes();
 	policy_engine_free(eng);
 	config_free(cfg);
 	return done_testing();
