@@ -70,8 +70,8 @@ usage(void)
 {
 	size_t	i;
 
-	fprintf(stderr, "usage: smtpctl [-f file | -s socket] command "
-	    "[argument ...]\ncommands:\n");
+	fprintf(stderr, "usage: smtpctl [-D macro=value] [-f file | "
+	    "-s socket] command [argument ...]\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(stderr, "\t%s\n", commands[i].help);
 	exit(1);
@@ -308,8 +308,12 @@ main(int argc, char **argv)
 
 	log_init(1, 0);
 	log_procname("smtpctl");
-	while ((ch = getopt(argc, argv, "+f:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+D:f:s:")) != -1) {
 		switch (ch) {
+		case 'D':
+			if (config_define(optarg) == -1)
+				errx(1, "bad macro definition: %s", optarg);
+			break;
 		case 'f':
 			conf = conf_path = optarg;
 			break;
