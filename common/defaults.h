@@ -54,6 +54,7 @@
 #define DEF_MTA_MAILS_PER_SESSION 100		/* then QUIT and reconnect */
 #define DEF_MTA_IDLE_TIMEOUT	10		/* idle connection kept, s */
 #define DEF_MTA_ROUTE_TTL	300		/* MX/A answers kept, s */
+#define DEF_MTA_DEST_SWEEP	60		/* idle destinations freed, s */
 #define DEF_MTA_RCPT_PER_TX	100		/* RFC 5321 4.5.3.1.8 */
 #define DEF_MTA_CA_FILE		"/etc/ssl/certs/ca-certificates.crt"
 

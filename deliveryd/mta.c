@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ struct mta_dest {
 	size_t			 nidle;
 	int			 nsessions;
 	int			 nconnecting;
+	time_t			 lastuse;	/* for the sweep */
 	/* Routes. */
 	enum route_state	 rstate;
 	time_t			 rexpire;
@@ -79,15 +81,52 @@ TAILQ_HEAD(, mta_batch)		 mta_batches = TAILQ_HEAD_INITIALIZER(
 TAILQ_HEAD(, mta_dest)		 mta_dests = TAILQ_HEAD_INITIALIZER(mta_dests);
 
 static const char *status_name[] = { "Ok", "TempFail", "PermFail" };
+static struct event	 mta_sweep_ev;
 
 static void	mta_dest_run(struct mta_dest *);
 static void	mta_result_send(struct mta_batch *, struct mta_rcpt *, int,
 		    const char *, const char *, const char *);
 static void	mta_dest_fail(struct mta_dest *, int, const char *);
+static void	mta_dest_routes_clear(struct mta_dest *);
+
+/*
+ * Destinations are made per recipient domain: without a sweep every
+ * domain ever mailed would stay in memory.  One with nothing queued, no
+ * session and no DNS query out is freed once it has been idle for the
+ * time its routes are cached anyway.
+ */
+static void
+mta_dest_sweep(int fd, short ev, void *arg)
+{
+	struct mta_dest	*d, *next;
+	struct timeval	 tv = { DEF_MTA_DEST_SWEEP, 0 };
+	time_t		 now = time(NULL);
+	size_t		 n = 0;
+
+	for (d = TAILQ_FIRST(&mta_dests); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, entry);
+		if (d->nqueued > 0 || d->nsessions > 0 || d->nconnecting > 0 ||
+		    d->rstate == ROUTE_RESOLVING || d->rpending > 0 ||
+		    now - d->lastuse < DEF_MTA_ROUTE_TTL)
+			continue;
+		TAILQ_REMOVE(&mta_dests, d, entry);
+		mta_dest_routes_clear(d);
+		free(d->idle);
+		free(d);
+		n++;
+	}
+	if (n > 0)
+		log_debug("mta: %zu idle destination(s) freed", n);
+	evtimer_add(&mta_sweep_ev, &tv);
+}
 
 void
 mta_init(void)
 {
+	struct timeval	tv = { DEF_MTA_DEST_SWEEP, 0 };
+
+	evtimer_set(&mta_sweep_ev, mta_dest_sweep, NULL);
+	evtimer_add(&mta_sweep_ev, &tv);
 }
 
 static struct mta_batch *
@@ -271,9 +310,12 @@ mta_dest_get(struct mta_batch *b, const char *domain)
 	    a->has_host ? "host" : "mx", name, port, a->proto, tls,
 	    auth ? a->name : "", a->ca ? a->ca->name : "");
 	TAILQ_FOREACH(d, &mta_dests, entry)
-		if (strcmp(d->key, key) == 0)
+		if (strcmp(d->key, key) == 0) {
+			d->lastuse = time(NULL);
 			return d;
+		}
 	d = xcalloc(1, sizeof(*d));
+	d->lastuse = time(NULL);
 	strlcpy(d->key, key, sizeof(d->key));
 	strlcpy(d->name, name, sizeof(d->name));
 	d->is_mx = !a->has_host;
@@ -567,6 +609,7 @@ mta_dest_session_gone(struct mta_dest *d, struct mta_session *s,
 {
 	size_t	i;
 
+	d->lastuse = time(NULL);
 	d->nsessions--;
 	if (!connected)
 		d->nconnecting--;
