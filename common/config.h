@@ -255,6 +255,31 @@ struct limits {
 	size_t			 code_attempts;
 };
 
+/*
+ * Secured delivery: "secure ..." lines.  What the notification mails the
+ * queue sends look like and what happens to a 2fa recipient without a
+ * phone number.  The templates are read by the parent before the queue
+ * forks (queue_notify_load()), into notify_tmpl.
+ */
+enum secure_missing_phone {
+	MISSING_PHONE_HOLD,	/* default: held, the sender is told */
+	MISSING_PHONE_1FA,	/* explicit fallback: sealed for 1fa */
+};
+
+struct secure_conf {
+	char			*portal;	/* link base URL, or NULL */
+	char			*organisation;	/* or NULL: the hostname */
+	char			*logo;		/* URL of the logo, or NULL */
+	char			*colour;	/* "#rrggbb", or NULL */
+	char			*from;		/* From: of notices, or NULL */
+	char			*reply_to;	/* NULL: the sender; "" none */
+	char			*templates;	/* directory, or NULL */
+	char			 language[4];	/* "nl" or "en" */
+	int			 hide_subject;
+	enum secure_missing_phone missing_phone;
+	void			*notify_tmpl;	/* loaded templates */
+};
+
 TAILQ_HEAD(tablelist, table);
 TAILQ_HEAD(pkilist, pki);
 TAILQ_HEAD(listenerlist, listener);
@@ -279,6 +304,7 @@ struct config {
 	struct actionlist	 actions;
 	struct matchlist	 matches;
 	struct policylist	 policies;
+	struct secure_conf	 secure;
 	/* Strings interned for file names in error messages. */
 	char			**files;
 	size_t			 nfiles;

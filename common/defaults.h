@@ -65,6 +65,10 @@
 #define DEF_SECURE_SESSION	(30 * 60)	/* portal session, s */
 #define DEF_CODE_LIFETIME	(10 * 60)	/* one-time code, s */
 #define DEF_CODE_ATTEMPTS	5		/* wrong codes, then locked */
+#define DEF_SECURE_LANGUAGE	"nl"		/* notices: secure language */
+#define DEF_SECURE_TEMPLATES	SEAL_SYSCONFDIR "/templates"
+#define DEF_SECURE_COLOUR	"#1f4e79"	/* secure colour */
+#define DEF_SECURE_PORTAL_PATH	"/m/"		/* https://HOSTNAME/m/ */
 #define CRYPT_CHUNK_SIZE	65536		/* secretstream chunk */
 #define CRYPT_MAX_MESSAGE	(64 * 1024 * 1024) /* sealed or opened */
 

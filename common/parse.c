@@ -197,6 +197,7 @@ static int	parse_match_for(struct parser *, struct match *, int);
 static int	parse_limit(struct parser *, int);
 static int	parse_resolver(struct parser *, int);
 static int	parse_policy(struct parser *, int);
+static int	parse_secure(struct parser *, int);
 static void	resolve_policy(struct parser *, struct fixup *);
 static void	policy_free(struct policy *);
 static int	parse_number(const char *, int, long long, long long,
@@ -223,6 +224,7 @@ static const struct keyword keywords[] = {
 	{ "pki",	parse_pki },
 	{ "policy",	parse_policy },
 	{ "resolver",	parse_resolver },
+	{ "secure",	parse_secure },
 	{ "spool",	parse_spool },
 	{ "table",	parse_table },
 	{ "vault",	parse_vault },
@@ -2110,6 +2112,124 @@ parse_number(const char *s, int kind, long long min, long long max,
 	return 0;
 }
 
+/* A value that goes into a mail header: printable, one line. */
+static int
+secure_text_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * secure portal URL | organisation NAME | logo URL | colour #RRGGBB |
+ * from TEXT | reply-to ADDRESS|sender|none | templates PATH |
+ * language nl|en | hide-subject | missing-phone hold|1fa
+ */
+static int
+parse_secure(struct parser *p, int line)
+{
+	struct secure_conf	*sc = &p->conf->secure;
+	char			*kw, *v = NULL, **dst = NULL;
+	size_t			 i;
+	int			 r = -1;
+
+	if (get_value(p, "a setting after \"secure\"", &kw) == -1)
+		return -1;
+	if (strcmp(kw, "hide-subject") == 0) {
+		sc->hide_subject = 1;
+		free(kw);
+		return 0;
+	}
+	if (get_value(p, "a value", &v) == -1) {
+		free(kw);
+		return -1;
+	}
+	if (!secure_text_ok(v) || v[0] == '\0') {
+		perr(p, line, "secure %s: empty value or control character",
+		    kw);
+		goto done;
+	}
+	if (strcmp(kw, "portal") == 0) {
+		if (strncmp(v, "https://", 8) != 0 &&
+		    strncmp(v, "http://", 7) != 0) {
+			perr(p, line, "secure portal \"%s\": not an http or "
+			    "https URL", v);
+			goto done;
+		}
+		dst = &sc->portal;
+	} else if (strcmp(kw, "organisation") == 0 ||
+	    strcmp(kw, "organization") == 0)
+		dst = &sc->organisation;
+	else if (strcmp(kw, "logo") == 0)
+		dst = &sc->logo;
+	else if (strcmp(kw, "from") == 0)
+		dst = &sc->from;
+	else if (strcmp(kw, "reply-to") == 0) {
+		if (strcmp(v, "sender") == 0) {
+			free(v);
+			v = NULL;
+		} else if (strcmp(v, "none") == 0)
+			v[0] = '\0';
+		else if (strchr(v, '@') == NULL) {
+			perr(p, line, "secure reply-to \"%s\": an address, "
+			    "\"sender\" or \"none\"", v);
+			goto done;
+		}
+		free(sc->reply_to);
+		sc->reply_to = v;
+		v = NULL;
+		r = 0;
+		goto done;
+	} else if (strcmp(kw, "colour") == 0 || strcmp(kw, "color") == 0) {
+		for (i = 1; i < 7 && v[0] == '#' &&
+		    isxdigit((unsigned char)v[i]); i++)
+			;
+		if (i != 7 || v[7] != '\0') {
+			perr(p, line, "secure colour \"%s\": want #rrggbb", v);
+			goto done;
+		}
+		dst = &sc->colour;
+	} else if (strcmp(kw, "templates") == 0) {
+		free(sc->templates);
+		sc->templates = path_relative(p->lx->file, v);
+		r = 0;
+		goto done;
+	} else if (strcmp(kw, "language") == 0) {
+		if (strcmp(v, "nl") != 0 && strcmp(v, "en") != 0) {
+			perr(p, line, "secure language \"%s\": nl or en", v);
+			goto done;
+		}
+		(void)strlcpy(sc->language, v, sizeof(sc->language));
+		r = 0;
+		goto done;
+	} else if (strcmp(kw, "missing-phone") == 0) {
+		if (strcmp(v, "hold") == 0)
+			sc->missing_phone = MISSING_PHONE_HOLD;
+		else if (strcmp(v, "1fa") == 0)
+			sc->missing_phone = MISSING_PHONE_1FA;
+		else {
+			perr(p, line, "secure missing-phone \"%s\": hold or "
+			    "1fa", v);
+			goto done;
+		}
+		r = 0;
+		goto done;
+	} else {
+		perr(p, line, "unknown secure setting \"%s\"", kw);
+		goto done;
+	}
+	free(*dst);
+	*dst = v;
+	v = NULL;
+	r = 0;
+done:
+	free(kw);
+	free(v);
+	return r;
+}
+
 /* limit NAME VALUE */
 static int
 parse_limit(struct parser *p, int line)
@@ -2913,6 +3033,8 @@ config_defaults(struct config *conf, const char *path)
 	conf->limits.secure_session = DEF_SECURE_SESSION;
 	conf->limits.code_lifetime = DEF_CODE_LIFETIME;
 	conf->limits.code_attempts = DEF_CODE_ATTEMPTS;
+	(void)strlcpy(conf->secure.language, DEF_SECURE_LANGUAGE,
+	    sizeof(conf->secure.language));
 	TAILQ_INIT(&conf->tables);
 	TAILQ_INIT(&conf->pkis);
 	TAILQ_INIT(&conf->cas);
@@ -3060,6 +3182,13 @@ config_free(struct config *conf)
 	free(conf->empty);
 	free(conf->control_socket);
 	free(conf->resolver);
+	free(conf->secure.portal);
+	free(conf->secure.organisation);
+	free(conf->secure.logo);
+	free(conf->secure.colour);
+	free(conf->secure.from);
+	free(conf->secure.reply_to);
+	free(conf->secure.templates);
 	free(conf);
 }
 

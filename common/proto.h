@@ -20,7 +20,7 @@
 
 #include "imsg.h"
 
-#define SEAL_PROTO_VERSION	1
+#define SEAL_PROTO_VERSION	2
 
 enum proc_id {
 	PROC_PARENT,
@@ -155,6 +155,8 @@ struct proto_text {
 #define PROTO_TAG_MAX		64	/* a listener tag, an action name */
 #define PROTO_IP_MAX		64	/* a numeric address */
 #define PROTO_REPLY_MAX		512	/* an (escaped) SMTP reply */
+#define PROTO_PHONE_MAX		32	/* E.164: "+" and at most 15 digits */
+#define PROTO_LANG_MAX		8	/* "nl", "en" */
 
 enum proto_status {
 	PROTO_OK,
@@ -283,6 +285,12 @@ struct proto_decision {
 	char		action[PROTO_TAG_MAX];	/* the matching action */
 	char		rules[PROTO_REPLY_MAX];	/* "rule(score),..." */
 	char		text[PROTO_REPLY_MAX];	/* reason for a reject */
+	/* Secure decisions: what the X-Seal-* directives and the policy's
+	 * phones table said, for the seal (struct proto_seal_rcpt). */
+	char		phone[PROTO_PHONE_MAX];	/* E.164, "" if none */
+	char		lang[PROTO_LANG_MAX];	/* "nl", "en", "" default */
+	uint32_t	expire_days;		/* 0: the default */
+	uint32_t	flags;			/* SEAL_RCPT_* */
 };
 
 struct proto_batch {
@@ -329,8 +337,6 @@ struct proto_dresult {
 #define PROTO_TOKEN_MAX		48	/* 32 characters + NUL, rounded */
 #define PROTO_CODE_LEN		8
 #define PROTO_CODE_MAX		16
-#define PROTO_PHONE_MAX		32	/* E.164: "+" and at most 15 digits */
-#define PROTO_LANG_MAX		8	/* "nl", "en" */
 #define PROTO_SUBJECT_MAX	256	/* decoded, escaped, may be cut */
 
 #define SEAL_RCPT_READ_NOTIFY	0x01	/* sender wants a read notice */

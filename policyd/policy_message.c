@@ -222,6 +222,10 @@ decision_send(struct imsgev *iev, uint32_t idx, const struct match *m,
 		/* enum policy_level has the order of the decision kinds. */
 		d.decision = (uint32_t)v->level;
 		(void)strlcpy(d.rules, v->rules, sizeof(d.rules));
+		(void)strlcpy(d.phone, v->phone, sizeof(d.phone));
+		(void)strlcpy(d.lang, v->language, sizeof(d.lang));
+		d.expire_days = v->expires > 0 ? (uint32_t)v->expires : 0;
+		d.flags = v->notify_read == 1 ? SEAL_RCPT_READ_NOTIFY : 0;
 		if (v->level == POLICY_REJECT)
 			(void)strlcpy(d.text, v->text, sizeof(d.text));
 		log_info("%s: to=<%s>, decision %s, action %s, policy %s, "

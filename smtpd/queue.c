@@ -40,6 +40,7 @@
 enum tx_origin {
 	TX_SMTP,		/* a client's message, smtp waits */
 	TX_BOUNCE,		/* a DSN this process made */
+	TX_LOCAL,		/* a notice: no policy, action given */
 };
 
 enum tx_state {
@@ -66,6 +67,9 @@ struct qtx {
 	char			 parent[QUEUE_ID_LEN + 1];
 	size_t			*pidx;
 	size_t			 npidx;
+	/* TX_LOCAL: told whether the commit happened. */
+	void			(*local_done)(void *, const char *, int);
+	void			*local_arg;
 };
 
 static int	tx_cmp(struct qtx *, struct qtx *);
@@ -153,6 +157,8 @@ queue_tx_fail(struct qtx *tx, int status, const char *text)
 	queue_commit_reply(tx, status, text);
 	if (tx->origin == TX_BOUNCE)
 		queue_sched_bounced(tx->parent, tx->pidx, tx->npidx, 0);
+	if (tx->origin == TX_LOCAL)
+		tx->local_done(tx->local_arg, tx->env.id, 0);
 	queue_fs_abort(tx->env.id);
 	tx_free(tx);
 }
@@ -374,12 +380,17 @@ queue_decision(struct imsg *imsg)
 	PROTO_CHECK_STR(d.action);
 	PROTO_CHECK_STR(d.rules);
 	PROTO_CHECK_STR(d.text);
+	PROTO_CHECK_STR(d.phone);
+	PROTO_CHECK_STR(d.lang);
 	if ((tx = tx_find(d.msgid)) == NULL || tx->state != TX_POLICY) {
 		log_debug("%s: late decision ignored", d.msgid);
 		return;
 	}
 	if (d.idx >= tx->env.nrcpt || tx->decided[d.idx] ||
-	    d.decision > DECISION_REJECT)
+	    d.decision > DECISION_REJECT || d.expire_days > 3650 ||
+	    (d.flags & ~SEAL_RCPT_READ_NOTIFY) != 0 ||
+	    strspn(d.lang, "abcdefghijklmnopqrstuvwxyz") != strlen(d.lang) ||
+	    strspn(d.phone, "+0123456789") != strlen(d.phone))
 		fatalx("bad decision for %s", d.msgid);
 	if (d.decision != DECISION_REJECT &&
 	    config_action(cfg, d.action) == NULL)
@@ -390,6 +401,10 @@ queue_decision(struct imsg *imsg)
 	r->decision = d.decision;
 	set(&r->action, d.decision == DECISION_REJECT ? "" : d.action);
 	set(&r->rules, d.rules);
+	set(&r->phone, d.phone);
+	set(&r->lang, d.lang);
+	r->expire_days = d.expire_days;
+	r->sflags = d.flags;
 	if (d.decision == DECISION_REJECT) {
 		r->state = QR_REJECTED;
 		set(&r->reply, d.text[0] ? d.text :
@@ -514,10 +529,14 @@ queue_sync_run(int fd, short ev, void *arg)
 			if (tx->origin == TX_BOUNCE)
 				queue_sched_bounced(tx->parent, tx->pidx,
 				    tx->npidx, 0);
+			if (tx->origin == TX_LOCAL)
+				tx->local_done(tx->local_arg, tx->env.id, 0);
 			tx_free(tx);
 			continue;
 		}
-		if (tx->origin == TX_SMTP)
+		if (tx->origin == TX_LOCAL)
+			tx->local_done(tx->local_arg, tx->env.id, 1);
+		else if (tx->origin == TX_SMTP)
 			log_info("%s: queued, from=<%s>, %zu recipient%s, "
 			    "size=%llu", tx->env.id, tx->env.sender,
 			    tx->env.nrcpt, tx->env.nrcpt == 1 ? "" : "s",
@@ -564,6 +583,43 @@ queue_submit_bounce(struct qenv *env, const char *parent, const size_t *idx,
 	RB_INSERT(queue_tx_tree, &txs, tx);
 	queue_policy_submit(tx);
 	return 0;
+}
+
+/*
+ * A message the queue wrote itself to incoming/ (env->id), whose
+ * recipients already have their decision and action: its envelope is
+ * written and it joins the next group commit, without policy.  done()
+ * is called once, with ok 1 when it is in queue/ (before it is
+ * scheduled), or 0 when it was dropped.
+ */
+void
+queue_submit_local(struct qenv *env, void (*done)(void *, const char *,
+    int), void *arg)
+{
+	struct qtx	*tx;
+	struct qbuf	 b;
+
+	tx = tx_new(TX_LOCAL, 0);
+	queue_env_free(&tx->env);
+	tx->env = *env;
+	memset(env, 0, sizeof(*env));
+	tx->nrcpt_announced = (uint32_t)tx->env.nrcpt;
+	tx->have_env = 1;
+	tx->local_done = done;
+	tx->local_arg = arg;
+	tx->env.ctime = time(NULL);
+	RB_INSERT(queue_tx_tree, &txs, tx);
+	qbuf_init(&b);
+	queue_env_encode(&b, &tx->env);
+	if (queue_fs_write_env(tx->env.id, &b) == -1) {
+		qbuf_free(&b);
+		queue_tx_fail(tx, PROTO_TEMPFAIL, "");
+		return;
+	}
+	qbuf_free(&b);
+	tx->state = TX_SYNC;
+	TAILQ_INSERT_TAIL(&sync_list, tx, sentry);
+	queue_sync_later();
 }
 
 static void
@@ -632,6 +688,13 @@ queue_dispatch(struct imsgev *iev, struct imsg *imsg)
 			break;
 		queue_sched_delivery(imsg);
 		return;
+	case IMSG_QUEUE_SEAL_RESULT:
+	case IMSG_QUEUE_SEAL_DONE:
+	case IMSG_QUEUE_CODE_SEND:
+		if (from != PROC_CRYPT)
+			break;
+		queue_secure_dispatch(imsg);
+		return;
 	case IMSG_QUEUE_CTL_SHOW:
 		if (from != PROC_CONTROL)
 			break;
@@ -678,6 +741,7 @@ queue_main(struct config *c, int parentfd)
 	setproctitle("queue");
 	event_init();
 	proc_child_init(PROC_QUEUE, parentfd, queue_dispatch, queue_ready);
+	tzset();	/* notices give dates in local time; no zoneinfo later */
 	proc_drop_privileges(PROC_QUEUE, cfg->spool);
 	queue_fs_init();
 	evtimer_set(&ev_sync, queue_sync_run, NULL);

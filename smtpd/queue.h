@@ -29,7 +29,7 @@
 #include "proto.h"
 
 #define QUEUE_ID_LEN		16	/* 64 random bits, lowercase hex */
-#define QUEUE_SPOOL_VERSION	1
+#define QUEUE_SPOOL_VERSION	2	/* reads 1 too */
 #define QUEUE_SPOOL_MAGIC	"sealrelay-spool"
 
 /* Directories inside the spool (the queue process's chroot). */
@@ -40,6 +40,8 @@
 
 /* Message flags, stored in the envelope. */
 #define QMSG_BOUNCE		0x01	/* a DSN this queue generated */
+#define QMSG_NOTICE		0x02	/* a notice of secured delivery */
+#define QMSG_FLAGS		0x03
 
 enum qrcpt_state {
 	QR_PENDING,		/* waits for (another) delivery attempt */
@@ -48,7 +50,9 @@ enum qrcpt_state {
 	QR_FAILED,		/* 5xx or expired: "fail" record, DSN due */
 	QR_BOUNCED,		/* failed and DSN queued (or none wanted) */
 	QR_REJECTED,		/* refused by policy at commit */
-	QR_HELD,		/* a decision this queue cannot act on yet */
+	QR_HELD,		/* quarantine, or 2fa without a phone */
+	QR_SEALING,		/* at cryptd, or its notice being queued */
+	QR_SEALED,		/* in the vault, notice queued: final */
 };
 
 struct qrcpt {
@@ -62,6 +66,11 @@ struct qrcpt {
 	time_t		 when;		/* of the last result */
 	char		*relay;		/* last result: where, or NULL */
 	char		*reply;		/* last result: escaped reply, or NULL */
+	/* Secure decisions ("secure" record): what the seal needs. */
+	char		*phone;		/* "" if none */
+	char		*lang;		/* "" for the default */
+	uint32_t	 expire_days;	/* 0: the default */
+	uint32_t	 sflags;	/* SEAL_RCPT_* */
 };
 
 /* A message's envelope as the spool stores it. */
@@ -81,6 +90,9 @@ struct qenv {
 	char		*sender;	/* "" for the null sender */
 	char		*envid;
 	char		*tls;
+	/* QMSG_NOTICE of a sealed recipient ("notice" record), or "". */
+	char		 parent[QUEUE_ID_LEN + 1];
+	uint32_t	 parent_idx;
 	struct qrcpt	*rcpt;
 	size_t		 nrcpt;
 };
@@ -108,6 +120,12 @@ void	queue_env_encode(struct qbuf *, const struct qenv *);
 void	queue_rec_result(struct qbuf *, const char *kind, size_t idx,
 	    time_t when, const char *relay, const char *reply);
 void	queue_rec_bounced(struct qbuf *, size_t idx, time_t when);
+/* "sealed": idx is in the vault and its notice is message notice_id. */
+void	queue_rec_sealed(struct qbuf *, size_t idx, time_t when,
+	    const char *notice_id);
+/* "held": idx stays held (2fa without a phone); the sender was told. */
+void	queue_rec_held(struct qbuf *, size_t idx, time_t when,
+	    const char *why);
 /*
  * Decode an envelope file.  Returns 0 and fills env; *used is the length
  * of the complete records (a partly written last line after the commit
@@ -131,6 +149,7 @@ int	queue_fs_commit(const char *id);	/* incoming/ -> queue/ */
 int	queue_fs_sync_dir(void);		/* renames durable */
 int	queue_fs_append(const char *id, const struct qbuf *);
 void	queue_fs_remove(const char *id);
+void	queue_fs_shred(const char *id);	/* overwrite, then remove */
 int	queue_fs_open_body(const char *id);	/* read-only */
 void	queue_fs_recover(void (*)(struct qenv *));
 void	queue_fs_quarantine(const char *name, const char *why);
@@ -165,5 +184,33 @@ struct config	*queue_cfg(void);
 int	queue_submit_bounce(struct qenv *, const char *parent,
 	    const size_t *idx, size_t n);
 void	queue_sync_later(void);
+void	queue_submit_local(struct qenv *, void (*done)(void *, const char *id,
+	    int ok), void *arg);
+
+/* queue_secure.c: sealing, notices, codes (cryptd's side of the queue). */
+void	queue_secure_dispatch(struct imsg *);
+/* Seal the secured recipients idx[] of env; 0, or -1: try later. */
+int	queue_secure_seal(struct qenv *env, const size_t *idx, size_t n);
+/* Tell the sender of env which recipients idx[] lack a phone number. */
+void	queue_secure_held(const struct qenv *env, const size_t *idx,
+	    size_t n);
+/* A notice was delivered: cryptd records it. */
+void	queue_secure_notified(const struct qenv *notice, const char *relay);
+
+/* queue_sched.c, for queue_secure.c */
+struct qenv *queue_sched_env(const char *id);
+enum seal_outcome {
+	SEAL_SEALED,		/* in the vault, notice queued (notice id) */
+	SEAL_HELD,		/* 2fa without a phone: held */
+	SEAL_RETRY,		/* temporary: the whole seal again later */
+};
+struct seal_report {
+	size_t			 idx;
+	enum seal_outcome	 outcome;
+	char			 notice[QUEUE_ID_LEN + 1];
+	char			 why[PROTO_REPLY_MAX];
+};
+void	queue_sched_sealed(const char *id, const struct seal_report *,
+	    size_t n);
 
 #endif

@@ -164,6 +164,8 @@ queue_rcpt_free(struct qrcpt *r)
 	free(r->rules);
 	free(r->relay);
 	free(r->reply);
+	free(r->phone);
+	free(r->lang);
 }
 
 void
@@ -199,6 +201,8 @@ queue_env_add_rcpt(struct qenv *env, const char *rcpt, const char *orcpt,
 	r->decision = DECISION_REJECT;
 	r->action = xstrdup("");
 	r->rules = xstrdup("");
+	r->phone = xstrdup("");
+	r->lang = xstrdup("");
 	r->state = QR_PENDING;
 	return 0;
 }
@@ -256,6 +260,18 @@ queue_env_encode(struct qbuf *b, const struct qenv *env)
 		queue_field_escape(b, r->rules);
 		qbuf_add(b, "\n", 1);
 	}
+	for (i = 0; i < env->nrcpt; i++) {
+		r = &env->rcpt[i];
+		if (r->decision != DECISION_SECURE_1FA &&
+		    r->decision != DECISION_SECURE_2FA)
+			continue;
+		qbuf_addf(b, "secure %zu %u %u", i, r->expire_days, r->sflags);
+		queue_field_escape(b, r->phone);
+		queue_field_escape(b, r->lang);
+		qbuf_add(b, "\n", 1);
+	}
+	if (env->parent[0] != '\0')
+		qbuf_addf(b, "notice %s %u\n", env->parent, env->parent_idx);
 	qbuf_addf(b, "commit %zu\n", env->nrcpt);
 }
 
@@ -273,6 +289,23 @@ void
 queue_rec_bounced(struct qbuf *b, size_t idx, time_t when)
 {
 	qbuf_addf(b, "bounced %zu %lld\n", idx, (long long)when);
+}
+
+void
+queue_rec_sealed(struct qbuf *b, size_t idx, time_t when,
+    const char *notice_id)
+{
+	qbuf_addf(b, "sealed %zu %lld", idx, (long long)when);
+	queue_field_escape(b, notice_id);
+	qbuf_add(b, "\n", 1);
+}
+
+void
+queue_rec_held(struct qbuf *b, size_t idx, time_t when, const char *why)
+{
+	qbuf_addf(b, "held %zu %lld", idx, (long long)when);
+	queue_field_escape(b, why);
+	qbuf_add(b, "\n", 1);
 }
 
 /* Decoding */
@@ -420,7 +453,7 @@ queue_env_decode(const char *data, size_t len, struct qenv *env,
 				BAD("not a sealrelay envelope");
 			if (field_num(line + ml + 1, 1000000, &n) == -1)
 				BAD("bad version");
-			if (n != QUEUE_SPOOL_VERSION)
+			if (n != QUEUE_SPOOL_VERSION && n != 1)
 				BAD("unsupported spool version %llu", n);
 			*used = off;
 			continue;
@@ -436,7 +469,9 @@ queue_env_decode(const char *data, size_t len, struct qenv *env,
 				    field_num(f[2], INT64_MAX, &n) == -1)
 					BAD("line %zu: bad %s", lineno, f[0]);
 				r = &env->rcpt[idx];
-				if (r->state != QR_PENDING)
+				if (r->state != QR_PENDING &&
+				    (r->state != QR_HELD ||
+				    strcmp(f[0], "fail") != 0))
 					BAD("line %zu: %s for a final "
 					    "recipient", lineno, f[0]);
 				if (set_str(&r->relay, f[3]) == -1 ||
@@ -457,6 +492,24 @@ queue_env_decode(const char *data, size_t len, struct qenv *env,
 					BAD("line %zu: bounced for a recipient "
 					    "that did not fail", lineno);
 				r->state = QR_BOUNCED;
+			} else if ((strcmp(f[0], "sealed") == 0 ||
+			    strcmp(f[0], "held") == 0) && nf == 4) {
+				if (field_u32(f[1], UINT32_MAX, &idx) == -1 ||
+				    idx >= env->nrcpt ||
+				    field_num(f[2], INT64_MAX, &n) == -1)
+					BAD("line %zu: bad %s", lineno, f[0]);
+				r = &env->rcpt[idx];
+				if ((r->state != QR_PENDING &&
+				    r->state != QR_SEALED) ||
+				    (r->decision != DECISION_SECURE_1FA &&
+				    r->decision != DECISION_SECURE_2FA))
+					BAD("line %zu: %s for a recipient that "
+					    "is not secured", lineno, f[0]);
+				if (f[0][0] == 'h' && set_str(&r->reply,
+				    f[3]) == -1)
+					BAD("line %zu: bad field", lineno);
+				r->when = (time_t)n;
+				r->state = f[0][0] == 's' ? QR_SEALED : QR_HELD;
 			} else
 				BAD("line %zu: unexpected record", lineno);
 			*used = off;
@@ -479,7 +532,7 @@ queue_env_decode(const char *data, size_t len, struct qenv *env,
 			    field_u32(f[6], BODY_BINARYMIME, &env->body) == -1 ||
 			    field_u32(f[7], 1, &env->smtputf8) == -1 ||
 			    field_u32(f[8], DSN_RET_HDRS, &env->dsn_ret) == -1 ||
-			    field_u32(f[9], QMSG_BOUNCE, &env->flags) == -1)
+			    field_u32(f[9], QMSG_FLAGS, &env->flags) == -1)
 				BAD("bad message flags");
 			if (set_str(&env->src, f[10]) == -1 ||
 			    set_str(&env->helo, f[11]) == -1 ||
@@ -508,6 +561,31 @@ queue_env_decode(const char *data, size_t len, struct qenv *env,
 				BAD("line %zu: bad recipient field", lineno);
 			if (r->decision == DECISION_REJECT)
 				r->state = QR_REJECTED;
+			*used = off;
+			continue;
+		}
+		if (strcmp(f[0], "secure") == 0 && nf == 6) {
+			if (field_u32(f[1], UINT32_MAX, &idx) == -1 ||
+			    idx >= nrcpt)
+				BAD("line %zu: bad secure record", lineno);
+			r = &env->rcpt[idx];
+			if ((r->decision != DECISION_SECURE_1FA &&
+			    r->decision != DECISION_SECURE_2FA) ||
+			    field_u32(f[2], 3650, &r->expire_days) == -1 ||
+			    field_u32(f[3], SEAL_RCPT_READ_NOTIFY,
+			    &r->sflags) == -1 || set_str(&r->phone, f[4]) == -1 ||
+			    set_str(&r->lang, f[5]) == -1 ||
+			    strlen(r->phone) >= PROTO_PHONE_MAX ||
+			    strlen(r->lang) >= PROTO_LANG_MAX)
+				BAD("line %zu: bad secure record", lineno);
+			*used = off;
+			continue;
+		}
+		if (strcmp(f[0], "notice") == 0 && nf == 3) {
+			if (!queue_id_valid(f[1]) ||
+			    field_u32(f[2], UINT32_MAX, &env->parent_idx) == -1)
+				BAD("line %zu: bad notice record", lineno);
+			memcpy(env->parent, f[1], QUEUE_ID_LEN + 1);
 			*used = off;
 			continue;
 		}
@@ -730,6 +808,39 @@ queue_fs_remove(const char *id)
 		log_warn("unlink queue/%s", name);
 	if (unlinkat(queue_fd, id, 0) == -1 && errno != ENOENT)
 		log_warn("unlink queue/%s", id);
+}
+
+/*
+ * The plaintext of a message with secured recipients: overwritten with
+ * zeros and synced before it is unlinked, so its blocks do not keep it
+ * on file systems that write in place (see sealrelay-spool(5) for those
+ * that do not).
+ */
+void
+queue_fs_shred(const char *id)
+{
+	static const char	 zero[8192];
+	struct stat		 sb;
+	off_t			 off = 0;
+	size_t			 n;
+	int			 fd;
+
+	if ((fd = openat(queue_fd, id, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) !=
+	    -1) {
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			while (off < sb.st_size) {
+				n = sb.st_size - off < (off_t)sizeof(zero) ?
+				    (size_t)(sb.st_size - off) : sizeof(zero);
+				if (write_all(fd, zero, n) == -1)
+					break;
+				off += (off_t)n;
+			}
+			if (fdatasync(fd) == -1)
+				log_warn("fdatasync queue/%s", id);
+		}
+		close(fd);
+	}
+	queue_fs_remove(id);
 }
 
 int

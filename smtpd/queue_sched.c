@@ -52,6 +52,7 @@ struct qmsg {
 	time_t			 next_try;
 	int			 inflight;	/* batches at delivery */
 	int			 bouncing;	/* a DSN is being queued */
+	int			 sealing;	/* at cryptd (counts inflight) */
 	unsigned int		 tries;
 	char			*last_error;
 };
@@ -95,6 +96,7 @@ static int			 kick_armed;
 static struct config		*scfg;
 
 static void	msg_update(struct qmsg *, time_t);
+static void	msg_seal(struct qmsg *);
 static time_t	retry_delay(const struct qmsg *, time_t);
 
 static int
@@ -292,6 +294,24 @@ msg_expire(struct qmsg *m, time_t now)
 }
 
 /*
+ * A message that was (to be) sealed, or a notice carrying a link or a
+ * code: its spool copy is overwritten before it is unlinked.
+ */
+static int
+msg_has_plaintext_secret(const struct qmsg *m)
+{
+	size_t	i;
+
+	if (m->env->flags & QMSG_NOTICE)
+		return 1;
+	for (i = 0; i < m->env->nrcpt; i++)
+		if (m->env->rcpt[i].decision == DECISION_SECURE_1FA ||
+		    m->env->rcpt[i].decision == DECISION_SECURE_2FA)
+			return 1;
+	return 0;
+}
+
+/*
  * Decide the next step of a message that has nothing in flight: queue
  * the DSN it owes, wait for a retry, or leave the spool.
  */
@@ -344,7 +364,10 @@ msg_update(struct qmsg *m, time_t now)
 		return;
 	}
 	log_info("%s: done, removed from the queue", m->env->id);
-	queue_fs_remove(m->env->id);
+	if (msg_has_plaintext_secret(m))
+		queue_fs_shred(m->env->id);
+	else
+		queue_fs_remove(m->env->id);
 	queue_fs_dirty = 1;
 	queue_sync_later();
 	msg_free(m);
@@ -439,6 +462,118 @@ batch_send(struct qmsg *m, struct qbatch *bt, const struct action *a,
 	    sizeof(go));
 }
 
+static int
+is_secure(const struct qrcpt *r)
+{
+	return r->decision == DECISION_SECURE_1FA ||
+	    r->decision == DECISION_SECURE_2FA;
+}
+
+/*
+ * Seal m for its secured recipients if one of them is pending.  cryptd
+ * keeps one sealed copy per message, and a second seal replaces the
+ * first: so a seal names every secured recipient that is not held,
+ * those sealed before included (they get a new link; their old one
+ * stops working).
+ */
+static void
+msg_seal(struct qmsg *m)
+{
+	struct qrcpt	*r;
+	size_t		*idx, n = 0, i, pending = 0;
+
+	if (m->sealing)
+		return;
+	for (i = 0; i < m->env->nrcpt; i++)
+		if (is_secure(&m->env->rcpt[i]) &&
+		    m->env->rcpt[i].state == QR_PENDING)
+			pending++;
+	if (pending == 0)
+		return;
+	idx = xreallocarray(NULL, m->env->nrcpt, sizeof(*idx));
+	for (i = 0; i < m->env->nrcpt; i++) {
+		r = &m->env->rcpt[i];
+		if (is_secure(r) && (r->state == QR_PENDING ||
+		    r->state == QR_SEALED))
+			idx[n++] = i;
+	}
+	if (queue_secure_seal(m->env, idx, n) == -1) {
+		set_str(&m->last_error, "cannot open message file to seal");
+		free(idx);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		m->env->rcpt[idx[i]].state = QR_SEALING;
+	m->sealing = 1;
+	m->inflight++;
+	m->tries++;
+	free(idx);
+}
+
+struct qenv *
+queue_sched_env(const char *id)
+{
+	struct qmsg	*m;
+
+	return (m = msg_find(id)) != NULL ? m->env : NULL;
+}
+
+void
+queue_sched_sealed(const char *id, const struct seal_report *rep,
+    size_t n)
+{
+	struct qmsg	*m;
+	struct qrcpt	*r;
+	struct qbuf	 b;
+	size_t		*held, nheld = 0, i;
+	time_t		 now = time(NULL);
+
+	if ((m = msg_find(id)) == NULL || !m->sealing)
+		fatalx("seal outcome for %s, which is not sealing", id);
+	m->sealing = 0;
+	m->inflight--;
+	qbuf_init(&b);
+	held = xreallocarray(NULL, n ? n : 1, sizeof(*held));
+	for (i = 0; i < n; i++) {
+		if (rep[i].idx >= m->env->nrcpt ||
+		    m->env->rcpt[rep[i].idx].state != QR_SEALING)
+			fatalx("seal outcome for a recipient not sealing");
+		r = &m->env->rcpt[rep[i].idx];
+		r->when = now;
+		switch (rep[i].outcome) {
+		case SEAL_SEALED:
+			r->state = QR_SEALED;
+			set_str(&r->reply, "sealed");
+			queue_rec_sealed(&b, rep[i].idx, now, rep[i].notice);
+			break;
+		case SEAL_HELD:
+			r->state = QR_HELD;
+			set_str(&r->reply, rep[i].why);
+			log_info("%s: to=<%s>, held: 2fa without a phone "
+			    "number, sender told", m->env->id, r->rcpt);
+			queue_rec_held(&b, rep[i].idx, now, rep[i].why);
+			held[nheld++] = rep[i].idx;
+			break;
+		case SEAL_RETRY:
+			r->state = QR_PENDING;
+			set_str(&r->reply, rep[i].why);
+			set_str(&m->last_error, rep[i].why);
+			log_info("%s: to=<%s>, sealing deferred: %s",
+			    m->env->id, r->rcpt, rep[i].why);
+			break;
+		}
+	}
+	if (b.len > 0 && queue_fs_append(m->env->id, &b) == 0)
+		queue_sync_later();
+	qbuf_free(&b);
+	if (nheld > 0)
+		queue_secure_held(m->env, held, nheld);
+	free(held);
+	msg_unlink(m);
+	msg_update(m, now);
+	queue_sched_kick();
+}
+
 /*
  * Send the pending recipients of m in batches.  Returns 0 when done
  * with m, -1 when the limit of batches in flight stopped it (m stays at
@@ -462,14 +597,23 @@ msg_run(struct qmsg *m, time_t now)
 		msg_update(m, now);
 		return 0;
 	}
+	msg_seal(m);
 	seen = xcalloc(m->env->nrcpt, 1);
 	for (i = 0; i < m->env->nrcpt; i++) {
 		r = &m->env->rcpt[i];
 		if (r->state != QR_PENDING || seen[i])
 			continue;
+		if (r->decision == DECISION_SECURE_1FA ||
+		    r->decision == DECISION_SECURE_2FA)
+			continue;	/* msg_seal() could not send it */
+		if (r->decision == DECISION_QUARANTINE) {
+			log_info("%s: to=<%s>, quarantined: held for the "
+			    "operator", m->env->id, r->rcpt);
+			r->state = QR_HELD;
+			continue;
+		}
 		if (r->decision != DECISION_RELAY &&
 		    r->decision != DECISION_RELAY_VERIFY) {
-			/* secure and quarantine are not handled here yet */
 			log_warnx("%s: to=<%s>, held: decision %u not "
 			    "supported by this queue", m->env->id, r->rcpt,
 			    r->decision);
@@ -630,6 +774,8 @@ delivery_result(struct imsg *imsg)
 		log_info("%s: to=<%s>, relay=%s, tls=%s, delivered: %s",
 		    m->env->id, r->rcpt, d.relay[0] ? d.relay : "-",
 		    d.tls[0] ? d.tls : "none", d.reply);
+		if (m->env->flags & QMSG_NOTICE)
+			queue_secure_notified(m->env, d.relay);
 		queue_rec_result(&bt->records, "done", d.idx, now, d.relay,
 		    d.reply);
 		break;
@@ -665,6 +811,7 @@ msg_all_final(const struct qmsg *m)
 		case QR_DONE:
 		case QR_REJECTED:
 		case QR_BOUNCED:
+		case QR_SEALED:
 			break;
 		case QR_FAILED:
 			if (queue_bounce_wanted(m->env, &m->env->rcpt[i]))
@@ -774,6 +921,8 @@ msg_state(const struct qmsg *m)
 {
 	size_t	i;
 
+	if (m->sealing)
+		return "sealing";
 	if (m->inflight > 0)
 		return "running";
 	if (m->bouncing)
@@ -818,7 +967,7 @@ queue_sched_show(uint32_t peerid)
 		for (i = 0, pending = 0; i < m->env->nrcpt; i++) {
 			r = &m->env->rcpt[i];
 			if (r->state != QR_PENDING && r->state != QR_INFLIGHT &&
-			    r->state != QR_HELD)
+			    r->state != QR_HELD && r->state != QR_SEALING)
 				continue;
 			qbuf_addf(&rc, "%s<%s>", pending ? "," : "", r->rcpt);
 			pending++;

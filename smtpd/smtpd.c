@@ -37,6 +37,7 @@
 
 #include "defaults.h"
 #include "log.h"
+#include "notice.h"
 #include "proc.h"
 #include "smtpd.h"
 #include "util.h"
@@ -136,6 +137,11 @@ main(int argc, char **argv)
 		exit(1);
 	if (config_load_pki(cfg, stderr) == -1)
 		exit(1);
+	find_helpers();
+	/* The queue cannot read them in its chroot: read them now. */
+	if (!TAILQ_EMPTY(&cfg->policies) && notice_load(cfg,
+	    helper_intree ? helper_dir : NULL, stderr) == -1)
+		exit(1);
 	if (check) {
 		printf("configuration OK\n");
 		exit(0);
@@ -152,7 +158,6 @@ main(int argc, char **argv)
 		if (p != PROC_PARENT && getpwnam(proc_table[p].user) == NULL)
 			errx(1, "user %s does not exist (run make install, "
 			    "or mk/users as root)", proc_table[p].user);
-	find_helpers();
 	if (setup_dirs() == -1 || bind_listeners() == -1 ||
 	    bind_control() == -1)
 		exit(1);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # The content policy through the running relay, with real SMTP clients:
-# a harmless message is delivered; one with a BSN is held for sealing
-# (never delivered as plain mail), with one log line per recipient that
-# names the rules; an allowlisted recipient of the same message gets it;
+# a harmless message is delivered; one with a BSN is sealed (never
+# delivered as plain mail: its recipient gets a notification), with one
+# log line per recipient that names the rules; an allowlisted recipient of the same message gets it;
 # a card number is refused at the end of DATA with the policy's text;
 # X-Seal-* directives count from a trust-headers listener and are ignored
 # (and logged) from an untrusted one; killing policyd during a
@@ -72,10 +72,13 @@ t.ok(r.wait_log(r"%s: to=<b@example.com>, decision secure-1fa, action "
 t.ok(r.wait_log(r"%s: to=<dr@partner.example>, decision relay, .*"
                 r"rules bsn\(5\),keyword:health\(2\),allow" % qid),
      "allowlisted recipient relayed")
-t.ok(wait_until(lambda: len(maildir(w)) == 2, 10),
-     "allowlisted copy delivered")
+t.ok(wait_until(lambda: len(maildir(w)) == 3, 10),
+     "allowlisted copy and a notification delivered")
 time.sleep(1)
-t.is_(len(maildir(w)), 2, "secured recipient got no plain copy")
+got = [m for m in maildir(w) if b"123456782" in m]
+t.is_(len(got), 1, "secured recipient got no plain copy")
+t.ok(any(b"To: <b@example.com>" in m and b"/m/" in m for m in maildir(w)),
+     "secured recipient got a notification with a link")
 
 code, text, qid = submit(r.port, "a@example.org", ["b@example.com"],
                          msg("payment", "card 4111 1111 1111 1111"))

@@ -104,7 +104,7 @@ test_roundtrip(void)
 	ok(i == b.len, "encoded envelope is printable ASCII and LF only");
 	is_int(nl, 1 + 1 + 3 + 1, "one line per record: header, message, 3 "
 	    "rcpt, commit");
-	ok(strncmp(b.buf, "sealrelay-spool 1\n", 18) == 0,
+	ok(strncmp(b.buf, "sealrelay-spool 2\n", 18) == 0,
 	    "starts with the magic and version");
 	ok(decode(b.buf, b.len, &d, &used, err) == 0, "decodes (%s)", err);
 	is_int(used, b.len, "all of it used");
@@ -199,7 +199,7 @@ test_corrupt(void)
 	ok(decode(good, strlen(good), &d, &used, err) == 0,
 	    "minimal envelope decodes (%s)", err);
 	queue_env_free(&d);
-	expect_bad("sealrelay-spool 2\n" MSG RCPT0 "commit 1\n",
+	expect_bad("sealrelay-spool 3\n" MSG RCPT0 "commit 1\n",
 	    "future version");
 	expect_bad("postfix 1\n" MSG RCPT0 "commit 1\n", "wrong magic");
 	expect_bad("sealrelay-spool 1\n" MSG RCPT0 "commit 2\n",
