@@ -319,7 +319,7 @@ static void
 msg_update(struct qmsg *m, time_t now)
 {
 	struct qrcpt	*r;
-	size_t		*idx, n = 0, i, pending = 0;
+	size_t		*idx, n = 0, i, pending = 0, held = 0;
 	time_t		 when;
 
 	if (m->inflight > 0 || m->bouncing)
@@ -329,8 +329,10 @@ msg_update(struct qmsg *m, time_t now)
 	idx = xreallocarray(NULL, m->env->nrcpt, sizeof(*idx));
 	for (i = 0; i < m->env->nrcpt; i++) {
 		r = &m->env->rcpt[i];
-		if (r->state == QR_PENDING || r->state == QR_HELD)
+		if (r->state == QR_PENDING)
 			pending++;
+		if (r->state == QR_HELD)
+			held++;
 		if (r->state != QR_FAILED)
 			continue;
 		if (queue_bounce_wanted(m->env, r))
@@ -354,6 +356,11 @@ msg_update(struct qmsg *m, time_t now)
 		return;
 	}
 	free(idx);
+	if (pending == 0 && held > 0) {
+		/* Only an operator or expiry moves it now. */
+		msg_wait_until(m, (time_t)m->env->ctime + scfg->limits.expire);
+		return;
+	}
 	if (pending > 0) {
 		if (m->where == QM_RUNQ)
 			return;
@@ -552,6 +559,7 @@ queue_sched_sealed(const char *id, const struct seal_report *rep,
 			log_info("%s: to=<%s>, held: 2fa without a phone "
 			    "number, sender told", m->env->id, r->rcpt);
 			queue_rec_held(&b, rep[i].idx, now, rep[i].why);
+			set_str(&m->last_error, rep[i].why);
 			held[nheld++] = rep[i].idx;
 			break;
 		case SEAL_RETRY:
@@ -610,6 +618,8 @@ msg_run(struct qmsg *m, time_t now)
 			log_info("%s: to=<%s>, quarantined: held for the "
 			    "operator", m->env->id, r->rcpt);
 			r->state = QR_HELD;
+			set_str(&r->reply, "quarantined: held for the operator");
+			set_str(&m->last_error, r->reply);
 			continue;
 		}
 		if (r->decision != DECISION_RELAY &&
@@ -919,7 +929,7 @@ fmt_duration(char *buf, size_t sz, time_t d)
 static const char *
 msg_state(const struct qmsg *m)
 {
-	size_t	i;
+	size_t	i, held = 0, pending = 0;
 
 	if (m->sealing)
 		return "sealing";
@@ -927,6 +937,14 @@ msg_state(const struct qmsg *m)
 		return "running";
 	if (m->bouncing)
 		return "bouncing";
+	for (i = 0; i < m->env->nrcpt; i++) {
+		if (m->env->rcpt[i].state == QR_HELD)
+			held++;
+		if (m->env->rcpt[i].state == QR_PENDING)
+			pending++;
+	}
+	if (held > 0 && pending == 0)
+		return "held";
 	switch (m->where) {
 	case QM_RUNQ:
 		return "queued";
