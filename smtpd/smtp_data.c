@@ -265,9 +265,10 @@ smtp_data_received(struct smtp_session *s)
 	else
 		with = (s->flags & SMTP_F_AUTH) ? "ESMTPA" : "ESMTP";
 	r = TAILQ_FIRST(&tx->rcpts);
-	n = snprintf(hdr, sizeof(hdr), "Received: from %s (%s %s)\r\n"
+	/* RFC 5321 4.4: TCP-info is the address literal (no reverse DNS). */
+	n = snprintf(hdr, sizeof(hdr), "Received: from %s (%s)\r\n"
 	    "\tby %s (sealrelay) with %s id %s",
-	    s->helo[0] != '\0' ? s->helo : "unknown", lit, lit,
+	    s->helo[0] != '\0' ? s->helo : "unknown", lit,
 	    smtp_hostname(s), with, tx->msgid);
 	if (n >= 0 && s->tls_info[0] != '\0')
 		n = hdr_cat(hdr, sizeof(hdr), n, "\r\n\t(%s)", s->tls_info);
