@@ -56,6 +56,7 @@
 #define DEF_MTA_ROUTE_TTL	300		/* MX/A answers kept, s */
 #define DEF_MTA_DEST_SWEEP	60		/* idle destinations freed, s */
 #define DEF_MTA_RCPT_PER_TX	100		/* RFC 5321 4.5.3.1.8 */
+#define DEF_MTA_BODY_CHUNK	65536		/* message file read per step */
 #define DEF_MTA_CA_FILE		"/etc/ssl/certs/ca-certificates.crt"
 
 /* Secured delivery: cryptd (smtpd.conf: limit secure-... and code-...). */

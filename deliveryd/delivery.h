@@ -59,6 +59,23 @@ enum mta_body_mode {
 };
 void	mta_body_encode(const char *, size_t, enum mta_body_mode,
 	    struct mta_buf *);
+
+/* The same, fed in chunks cut anywhere: init, add..., finish. */
+#define MTA_CONTROL_PREFIX_LEN	7	/* "X-Seal-" */
+struct mta_body_enc {
+	enum mta_body_mode	 mode;
+	int			 state;
+	int			 in_header;
+	int			 skipping;	/* a control field */
+	int			 cr;		/* the last byte was a CR */
+	size_t			 nhold;
+	char			 hold[MTA_CONTROL_PREFIX_LEN];
+	size_t			 stuffed;	/* dots added */
+};
+void	mta_body_enc_init(struct mta_body_enc *, enum mta_body_mode);
+void	mta_body_enc_add(struct mta_body_enc *, const char *, size_t,
+	    struct mta_buf *);
+void	mta_body_enc_finish(struct mta_body_enc *, struct mta_buf *);
 /* True if a header field line (name:...) is a control header. */
 int	mta_body_is_control(const char *, size_t);
 
@@ -154,9 +171,8 @@ struct mta_batch {
 	size_t			 nrcpt;		/* received so far */
 	size_t			 nresult;
 	int			 ntx;		/* transactions running */
-	char			*raw;		/* the message file */
-	size_t			 rawlen;
-	struct mta_buf		 wire;		/* SMTP form, shared */
+	off_t			 size;		/* of the message file */
+	size_t			 wiresize;	/* RFC 1870 SIZE */
 };
 
 /* One SMTP transaction: some recipients of a batch to one destination. */
@@ -177,6 +193,15 @@ struct mta_route {
 
 void	mta_init(void);
 void	mta_dispatch_queue(struct imsg *);
+
+/*
+ * The next piece of b's message file from *off, encoded into out (at
+ * most DEF_MTA_BODY_CHUNK bytes of the file; at its end the encoder is
+ * finished in the same piece).  1: more to come, 0: that was the end,
+ * -1: a read error (why).  Never the whole message in memory.
+ */
+int	mta_batch_chunk(struct mta_batch *, off_t *off, struct mta_body_enc *,
+	    struct mta_buf *out, char *why, size_t whysz);
 
 /* For sessions. */
 void	mta_result(struct mta_tx *, size_t i, int status, const char *reply,

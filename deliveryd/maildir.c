@@ -102,16 +102,20 @@ maildir_init(struct config *cfg)
 	}
 }
 
+/* Write the message of b into a new file of m, a piece at a time. */
 static int
-maildir_write(struct maildir *m, const struct mta_buf *b, char *why,
+maildir_write(struct maildir *m, struct mta_batch *b, char *why,
     size_t whysz)
 {
 	static unsigned int	 counter;
+	struct mta_body_enc	 e;
+	struct mta_buf		 out;
 	struct timeval		 tv;
 	char			 name[PROTO_NAME_MAX + 96];
+	off_t			 foff = 0;
 	size_t			 off;
 	ssize_t			 n;
-	int			 fd;
+	int			 fd, more;
 
 	gettimeofday(&tv, NULL);
 	if (snprintf(name, sizeof(name), "%lld.M%06ldP%dQ%u.%s",
@@ -126,17 +130,27 @@ maildir_write(struct maildir *m, const struct mta_buf *b, char *why,
 		    strerror(errno));
 		return -1;
 	}
-	for (off = 0; off < b->len; off += n) {
-		if ((n = write(fd, b->data + off, b->len - off)) == -1) {
-			if (errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			mta_fmt(why, whysz, "maildir: write: %s",
-			    strerror(errno));
+	memset(&out, 0, sizeof(out));
+	mta_body_enc_init(&e, BODY_MAILDIR);
+	do {
+		out.len = 0;
+		if ((more = mta_batch_chunk(b, &foff, &e, &out, why,
+		    whysz)) == -1)
 			goto fail;
+		for (off = 0; off < out.len; off += n) {
+			if ((n = write(fd, out.data + off, out.len - off)) ==
+			    -1) {
+				if (errno == EINTR) {
+					n = 0;
+					continue;
+				}
+				mta_fmt(why, whysz, "maildir: write: %s",
+				    strerror(errno));
+				goto fail;
+			}
 		}
-	}
+	} while (more);
+	mta_buf_free(&out);
 	if (fsync(fd) == -1) {
 		mta_fmt(why, whysz, "maildir: fsync: %s", strerror(errno));
 		goto fail;
@@ -151,6 +165,7 @@ maildir_write(struct maildir *m, const struct mta_buf *b, char *why,
 		log_warn("maildir: fsync new/");
 	return 0;
 fail:
+	mta_buf_free(&out);
 	if (fd != -1)
 		close(fd);
 	unlinkat(m->tmpfd, name, 0);
@@ -160,10 +175,8 @@ fail:
 int
 maildir_deliver(struct mta_batch *b, char *why, size_t whysz)
 {
-	struct mta_buf	 out;
 	struct maildir	*m = NULL;
 	size_t		 i;
-	int		 r;
 
 	for (i = 0; i < nmaildirs; i++)
 		if (maildirs[i].action == b->action)
@@ -172,9 +185,5 @@ maildir_deliver(struct mta_batch *b, char *why, size_t whysz)
 		mta_fmt(why, whysz, "no maildir for action %s", b->d.action);
 		return -1;
 	}
-	memset(&out, 0, sizeof(out));
-	mta_body_encode(b->raw, b->rawlen, BODY_MAILDIR, &out);
-	r = maildir_write(m, &out, why, whysz);
-	mta_buf_free(&out);
-	return r;
+	return maildir_write(m, b, why, whysz);
 }

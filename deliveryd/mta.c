@@ -153,8 +153,6 @@ mta_batch_free(struct mta_batch *b)
 	if (b->fd != -1)
 		close(b->fd);
 	free(b->rcpts);
-	free(b->raw);
-	mta_buf_free(&b->wire);
 	free(b);
 }
 
@@ -212,40 +210,72 @@ mta_tx_done(struct mta_tx *tx)
 		mta_batch_free(b);
 }
 
-/* Read the whole message file: few, large reads. */
-static int
-mta_batch_read(struct mta_batch *b, char *why, size_t whysz)
+int
+mta_batch_chunk(struct mta_batch *b, off_t *off, struct mta_body_enc *e,
+    struct mta_buf *out, char *why, size_t whysz)
 {
-	struct stat	 sb;
-	size_t		 cap, off = 0;
-	ssize_t		 n;
+	static char	buf[DEF_MTA_BODY_CHUNK];
+	size_t		want;
+	ssize_t		n;
+
+	want = b->size - *off < (off_t)sizeof(buf) ?
+	    (size_t)(b->size - *off) : sizeof(buf);
+	if (want > 0) {
+		do
+			n = pread(b->fd, buf, want, *off);
+		while (n == -1 && errno == EINTR);
+		if (n == -1) {
+			mta_fmt(why, whysz, "4.3.0 message file: %s",
+			    strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			mta_fmt(why, whysz, "4.3.0 message file: shorter "
+			    "than %lld bytes", (long long)b->size);
+			return -1;
+		}
+		mta_body_enc_add(e, buf, n, out);
+		*off += n;
+	}
+	if (*off < b->size)
+		return 1;
+	mta_body_enc_finish(e, out);
+	return 0;
+}
+
+/*
+ * The size of the message file, and (for SMTP) the RFC 1870 size of
+ * what will be sent: one pass of the encoder, a piece at a time.
+ */
+static int
+mta_batch_scan(struct mta_batch *b, char *why, size_t whysz)
+{
+	struct mta_body_enc	 e;
+	struct mta_buf		 out;
+	struct stat		 sb;
+	size_t			 total = 0;
+	off_t			 off = 0;
+	int			 r;
 
 	if (fstat(b->fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		mta_fmt(why, whysz, "4.3.0 message file: not a file");
 		return -1;
 	}
-	cap = (size_t)sb.st_size + 1;
-	b->raw = xmalloc(cap);
-	for (;;) {
-		if (off == cap) {
-			cap *= 2;
-			b->raw = xreallocarray(b->raw, 1, cap);
-		}
-		n = pread(b->fd, b->raw + off, cap - off, (off_t)off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			mta_fmt(why, whysz, "4.3.0 message file: %s",
-			    strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			break;
-		off += n;
-	}
-	b->rawlen = off;
-	close(b->fd);
-	b->fd = -1;
+	b->size = sb.st_size;
+	if (b->action->type != ACTION_RELAY)
+		return 0;
+	memset(&out, 0, sizeof(out));
+	mta_body_enc_init(&e, BODY_SMTP);
+	do {
+		r = mta_batch_chunk(b, &off, &e, &out, why, whysz);
+		total += out.len;
+		out.len = 0;
+	} while (r == 1);
+	mta_buf_free(&out);
+	if (r == -1)
+		return -1;
+	/* Without the stuffed dots and the final ".\r\n" (RFC 1870 3). */
+	b->wiresize = total - e.stuffed - 3;
 	return 0;
 }
 
@@ -651,7 +681,7 @@ mta_batch_go(struct mta_batch *b)
 		    b->d.action);
 		goto fail;
 	}
-	if (mta_batch_read(b, why, sizeof(why)) == -1)
+	if (mta_batch_scan(b, why, sizeof(why)) == -1)
 		goto fail;
 	if (b->action->type == ACTION_MAILDIR) {
 		tx = xcalloc(1, sizeof(*tx));
@@ -672,9 +702,6 @@ mta_batch_go(struct mta_batch *b)
 		mta_tx_done(tx);
 		return;
 	}
-	mta_body_encode(b->raw, b->rawlen, BODY_SMTP, &b->wire);
-	free(b->raw);
-	b->raw = NULL;
 	/* One transaction per destination (and per 100 recipients). */
 	for (i = 0; i < b->nrcpt; i++) {
 		struct mta_dest	*d = mta_dest_get(b, rcpt_domain(

@@ -10,9 +10,10 @@
  * the chain and the host name verified).  A route that cannot give the
  * level is skipped; when no route is left the transactions wait (4xx).
  *
- * Invariants: the message goes out as mta_body_encode() made it (CRLF
- * only, dot-stuffed, control headers stripped), body and final dot in
- * one write; every remote reply is escaped before it is logged or
+ * Invariants: the message goes out as the encoder of mta_body.c makes
+ * it (CRLF only, dot-stuffed, control headers stripped), read from the
+ * file a piece at a time (never whole in memory), the last piece with
+ * the final dot in one write; every remote reply is escaped before it is logged or
  * returned (mta_reply.c); every recipient of a transaction gets one
  * result, whatever happens to the connection.
  */
@@ -79,8 +80,12 @@ struct mta_session {
 	struct event		 timer;
 	struct mta_buf		 rbuf;
 	struct mta_buf		 wbuf;
-	const char		*ext;		/* body being sent */
-	size_t			 extlen, extoff;
+	int			 sending;	/* the message, after 354 */
+	int			 body_more;	/* more of the file to read */
+	struct mta_body_enc	 enc;
+	off_t			 foff;		/* read of the file */
+	struct mta_buf		 body;		/* the piece being sent */
+	size_t			 bodyoff;	/* sent of it */
 	int			 want_out;	/* TLS wants POLLOUT */
 	int			 caps;
 	uint64_t		 maxsize;
@@ -125,6 +130,7 @@ static void	session_reply(struct mta_session *, const struct mta_reply *,
 static void	session_error(struct mta_session *, const char *);
 static void	session_close(struct mta_session *);
 static void	session_free_if_dead(struct mta_session *);
+static void	session_body_stop(struct mta_session *);
 static void	tx_begin(struct mta_session *);
 static void	tx_end(struct mta_session *);
 
@@ -263,7 +269,7 @@ session_reset_conn(struct mta_session *s)
 	s->gen++;
 	s->rbuf.len = 0;
 	s->wbuf.len = 0;
-	s->ext = NULL;
+	session_body_stop(s);
 	s->handshaking = 0;
 	s->want_out = 0;
 	s->caps = 0;
@@ -411,8 +417,8 @@ session_update(struct mta_session *s)
 
 	if (s->fd == -1 || s->dead)
 		return;
-	if (s->state == MTA_CONNECT || s->wbuf.len > 0 ||
-	    (s->ext != NULL && s->extoff < s->extlen) || s->want_out)
+	if (s->state == MTA_CONNECT || s->wbuf.len > 0 || s->sending ||
+	    s->want_out)
 		flags |= EV_WRITE;
 	if (flags == s->evflags)
 		return;
@@ -462,6 +468,7 @@ static int
 session_flush(struct mta_session *s)
 {
 	size_t	n;
+	int	r;
 
 	s->want_out = 0;
 	if (s->wbuf.len > 0) {
@@ -471,13 +478,48 @@ session_flush(struct mta_session *s)
 		if (s->wbuf.len > 0)
 			return 0;
 	}
-	if (s->ext != NULL && s->extoff < s->extlen) {
-		if (session_write(s, s->ext + s->extoff, s->extlen - s->extoff,
-		    &n) == -1)
+	/* The message: one piece of the file after the other. */
+	while (s->sending) {
+		if (s->bodyoff == s->body.len) {
+			if (!s->body_more) {
+				/* All sent: the reply to the dot is next. */
+				session_body_stop(s);
+				break;
+			}
+			s->body.len = s->bodyoff = 0;
+			r = mta_batch_chunk(s->tx->batch, &s->foff, &s->enc,
+			    &s->body, s->why, sizeof(s->why));
+			if (r == -1)
+				return -1;
+			s->body_more = r;
+			continue;
+		}
+		if (session_write(s, s->body.data + s->bodyoff,
+		    s->body.len - s->bodyoff, &n) == -1)
 			return -1;
-		s->extoff += n;
+		s->bodyoff += n;
+		if (s->bodyoff < s->body.len)
+			break;		/* the socket is full */
 	}
 	return 0;
+}
+
+static void
+session_body_start(struct mta_session *s)
+{
+	mta_body_enc_init(&s->enc, BODY_SMTP);
+	s->foff = 0;
+	s->body.len = s->bodyoff = 0;
+	s->sending = s->body_more = 1;
+}
+
+static void
+session_body_stop(struct mta_session *s)
+{
+	s->sending = s->body_more = 0;
+	/* An idle session keeps no message buffer. */
+	mta_buf_free(&s->body);
+	s->bodyoff = 0;
 }
 
 /* Read what is there.  -1: error or EOF (s->why says). */
@@ -680,7 +722,7 @@ tx_fail(struct mta_session *s, int status, const char *why)
 	for (i = 0; i < tx->nrcpt; i++)
 		mta_result(tx, i, status, why, s->relay, s->tlsinfo);
 	s->tx = NULL;
-	s->ext = NULL;
+	session_body_stop(s);
 	free(s->accepted);
 	s->accepted = NULL;
 	mta_tx_done(tx);
@@ -950,7 +992,7 @@ tx_begin(struct mta_session *s)
 		return;
 	}
 	if ((s->caps & EXT_SIZE) && s->maxsize > 0 &&
-	    b->wire.len > s->maxsize) {
+	    b->wiresize > s->maxsize) {
 		tx_fail(s, PROTO_PERMFAIL, "5.3.4 message too big for the "
 		    "next hop");
 		session_ready(s);
@@ -967,7 +1009,7 @@ tx_begin(struct mta_session *s)
 	    b->d.sender);
 	if (s->caps & EXT_SIZE)
 		n += snprintf(line + n, sizeof(line) - n, " SIZE=%zu",
-		    b->wire.len);
+		    b->wiresize);
 	if (b->d.body != BODY_7BIT && (s->caps & EXT_8BITMIME) &&
 	    n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - n, " BODY=8BITMIME");
@@ -997,7 +1039,7 @@ tx_end(struct mta_session *s)
 	struct mta_tx	*tx = s->tx;
 
 	s->tx = NULL;
-	s->ext = NULL;
+	session_body_stop(s);
 	free(s->accepted);
 	s->accepted = NULL;
 	s->nmails++;
@@ -1064,11 +1106,8 @@ tx_reply(struct mta_session *s, const struct mta_reply *r)
 			/* RFC 2920 3.1: an empty message, then RSET. */
 			s->discard = 1;
 			session_send(s, ".");
-		} else {
-			s->ext = tx->batch->wire.data;
-			s->extlen = tx->batch->wire.len;
-			s->extoff = 0;
-		}
+		} else
+			session_body_start(s);
 		session_timer(s, delivery_cfg->limits.timeout_delivery * 2);
 		return;
 	}
@@ -1161,7 +1200,7 @@ session_reply(struct mta_session *s, const struct mta_reply *r,
 		break;
 	case MTA_BODY:
 		tx = s->tx;
-		s->ext = NULL;
+		session_body_stop(s);
 		if (s->discard) {
 			s->need_rset = 1;
 			tx_end(s);

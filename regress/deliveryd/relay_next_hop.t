@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # Relayed mail arrives byte-exact (plus our Received header) at a real
 # next hop (Postfix's smtp-sink), with the X-Seal-* control headers
-# stripped; several messages reuse one connection with pipelining.
+# stripped; several messages reuse one connection with pipelining; a
+# message much larger than the piece deliveryd reads at a time (64 KiB)
+# arrives byte-exact too, announced with its exact RFC 1870 SIZE.
 import os
 import re
 import smtplib
@@ -79,7 +81,7 @@ r.stop()
 sp.terminate()
 
 # -- connection reuse and pipelining, seen by our recording server
-fs = FaultSMTP().start()
+fs = FaultSMTP(size=50 * 1024 * 1024).start()
 w2 = workdir("dlv-reuse")
 r = Relay(w2, '''listen on 127.0.0.1 port {port}
 action "out" relay host "smtp://127.0.0.1:%d"
@@ -100,6 +102,30 @@ t.is_(len([c for c in cmds if c.startswith("MAIL FROM")]), n,
       "one MAIL per message")
 t.ok(all(re.search(rb"^body \d+\r\n$", m["data"].split(b"\r\n\r\n", 1)[1])
          for m in fs.messages), "bodies intact")
+
+# About 1 MiB: lines of every length from 0 to 199, some starting with a
+# dot, so that pieces end everywhere: inside CRLF, before a dot, ...
+lines = []
+for k in range(12000):
+    ln = (k * 37) % 200
+    lead = b"." if k % 7 == 0 else b""
+    lines.append(lead + (b"%d:" % k + b"x" * ln)[:ln])
+big = (b"Subject: big\r\nX-Seal-Secure: yes\r\n\r\n" +
+       b"\r\n".join(lines) + b"\r\n")
+s = smtplib.SMTP("127.0.0.1", r.port, timeout=10)
+s.sendmail("a@example.org", ["big@example.com"], big)
+s.quit()
+t.ok(fs.wait_messages(n + 1), "the large message arrived")
+m = [m for m in fs.messages if m["rcpts"] == ["big@example.com"]]
+data = m[0]["data"] if m else b""
+cut = data.find(b"\r\nSubject: big\r\n")
+t.ok(len(big) > 1000000 and cut > 0 and
+     data[cut + 2:] == big.replace(b"X-Seal-Secure: yes\r\n", b""),
+     "%d bytes byte-exact (control header stripped)" % len(big))
+t.ok(any(c.startswith("MAIL FROM") and c.endswith(" SIZE=%d" % len(data))
+         for c in fs.all_cmds()),
+     "SIZE=%d: exactly what was sent, without the stuffed dots"
+     % len(data))
 r.stop()
 fs.stop()
 r.sanitizer_clean(t)
