@@ -98,6 +98,9 @@ code, text, qid = submit(r.ports["port2"], "a@example.org",
 t.is_(code, 250, "directive on a trust-headers listener accepted")
 t.ok(r.wait_log(r"%s: to=<d@example.com>, decision secure-1fa, .*"
                 r"header:secure-1fa" % qid), "directive honoured")
+t.ok(wait_until(lambda: any(b"To: <d@example.com>" in m
+                            for m in maildir(w)), 10),
+     "and its recipient notified")
 
 # Fail closed: policyd dies while the client waits for the DATA reply.
 pol = [p for p in r.children() if "policyd" in cmdline(p)]
