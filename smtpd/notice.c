@@ -221,6 +221,13 @@ var_get(const struct notice_var *vars, size_t n, const char *name,
 			*known = 1;
 			return vars[i].value ? vars[i].value : "";
 		}
+	/* A name of another kind of notice is empty here. */
+	for (i = 0; i < sizeof(var_names) / sizeof(var_names[0]); i++)
+		if (strlen(var_names[i]) == len &&
+		    strncmp(var_names[i], name, len) == 0) {
+			*known = 1;
+			return "";
+		}
 	*known = 0;
 	return "";
 }
@@ -389,7 +396,7 @@ add_encoded(struct qbuf *b, const char *s)
 		return;
 	}
 	for (n = 0; n < len; n += chunk) {
-		chunk = len - n > 45 ? 45 : len - n;
+		chunk = len - n > 36 ? 36 : len - n;
 		/* Never split a UTF-8 sequence between two words. */
 		while (n + chunk < len && chunk > 1 &&
 		    (p[n + chunk] & 0xc0) == 0x80)
@@ -548,8 +555,8 @@ notice_build(struct qbuf *out, const struct config *cfg,
 	qbuf_addstr(out, "Auto-Submitted: auto-generated\r\n"
 	    "MIME-Version: 1.0\r\n");
 	if (html.len > 0) {
-		qbuf_addf(out, "Content-Type: multipart/alternative; "
-		    "boundary=\"%s\"\r\n\r\n", boundary);
+		qbuf_addf(out, "Content-Type: multipart/alternative;\r\n"
+		    "\tboundary=\"%s\"\r\n\r\n", boundary);
 		qbuf_addf(out, "--%s\r\n", boundary);
 	}
 	qbuf_addstr(out, "Content-Type: text/plain; charset=utf-8\r\n"
