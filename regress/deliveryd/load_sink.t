@@ -6,6 +6,7 @@
 # smtp-sink, which dumps each transaction.  Every message arrives once,
 # every recipient exactly once, the queue ends empty, and it all takes
 # well under 15 seconds.
+import atexit
 import collections
 import os
 import re
@@ -28,6 +29,7 @@ os.mkdir(dump)
 sp = subprocess.Popen(["smtp-sink", "-u", "root", "-d", dump + "/m.",
                        "127.0.0.1:%d" % sink, "256"],
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+atexit.register(sp.kill)        # even if the test dies half-way
 t.ok(wait_port(sink), "smtp-sink listens")
 r = Relay(w, '''listen on 127.0.0.1 port {port}
 action "out" relay host "smtp://127.0.0.1:%d"

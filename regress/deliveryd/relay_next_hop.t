@@ -4,6 +4,7 @@
 # stripped; several messages reuse one connection with pipelining; a
 # message much larger than the piece deliveryd reads at a time (64 KiB)
 # arrives byte-exact too, announced with its exact RFC 1870 SIZE.
+import atexit
 import os
 import re
 import smtplib
@@ -26,6 +27,7 @@ os.mkdir(dump)
 sp = subprocess.Popen(["smtp-sink", "-u", "root", "-d", dump + "/%M.",
                        "127.0.0.1:%d" % sink, "100"],
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+atexit.register(sp.kill)        # even if the test dies half-way
 wait_port(sink)
 r = Relay(w, '''listen on 127.0.0.1 port {port}
 action "out" relay host "smtp://127.0.0.1:%d"
