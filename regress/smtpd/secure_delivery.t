@@ -11,7 +11,9 @@
 # number is held: nothing is delivered to it, the sender gets the
 # explanation naming it and the X-Seal-Phone directive, and smtpctl show
 # queue lists it as held; with the directive the same message is sealed.
-# Quarantine is held for the operator.
+# Quarantine is held for the operator.  With "secure missing-phone 1fa"
+# the 2fa recipient is sealed for one factor instead; with "secure
+# hide-subject" the notification has no subject.
 import os
 import re
 import sys
@@ -170,6 +172,23 @@ t.like(sq.stdout, r"%s .* held " % qid2, "still held after a restart")
 time.sleep(1)
 t.is_(len(to("arts@zorg.example")), n_ex, "no second explanation")
 r.stop()
-sink.close()
 r.sanitizer_clean(t)
+
+# The operator's explicit fallback: 2fa without a phone sealed for 1fa.
+w2 = workdir("secure-fallback")
+r2 = Relay(w2, CONF.replace("{port2}", str(r.ports["port2"])) +
+           "\nsecure missing-phone 1fa\nsecure hide-subject\n")
+t.ok(r2.start(), "daemon starts with secure missing-phone 1fa")
+code, text, qid5 = submit(r2.port, "arts@zorg.example", ["fb@example.com"],
+                          msg("Geheim onderwerp", "BSN 111222333",
+                              "X-Seal-Security: 2fa\r\n"))
+t.ok(wait_until(lambda: to("fb@example.com"), 15),
+     "the 2fa recipient without a phone gets a notification")
+fd = to("fb@example.com")[0][2] if to("fb@example.com") else b""
+t.ok(b"Geheim onderwerp" not in fd, "hide-subject: no subject in it")
+t.ok(r2.wait_log(r"%s: to=<fb@example\.com>, 2fa without a phone number: "
+                 r"sealed for 1fa" % qid5), "the fallback is logged")
+r2.stop()
+sink.close()
+r2.sanitizer_clean(t)
 t.done()
