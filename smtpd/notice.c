@@ -153,8 +153,13 @@ notice_load(struct config *cfg, const char *tree, FILE *errfp)
 
 	if (cfg->secure.templates != NULL)
 		(void)strlcpy(dir, cfg->secure.templates, sizeof(dir));
-	else if (tree != NULL)
+	else if (tree != NULL) {
+		/* O=build-asan builds into a folder of the source tree. */
 		(void)snprintf(dir, sizeof(dir), "%s/etc/templates", tree);
+		if (access(dir, F_OK) == -1)
+			(void)snprintf(dir, sizeof(dir), "%s/../etc/templates",
+			    tree);
+	}
 	else
 		(void)strlcpy(dir, DEF_SECURE_TEMPLATES, sizeof(dir));
 	ns = xcalloc(1, sizeof(*ns));
@@ -197,6 +202,24 @@ notice_load(struct config *cfg, const char *tree, FILE *errfp)
 	}
 	cfg->secure.notify_tmpl = ns;
 	return 0;
+}
+
+void
+notice_free(struct config *cfg)
+{
+	struct notice_set	*ns = cfg->secure.notify_tmpl;
+	int			 k, l;
+
+	if (ns == NULL)
+		return;
+	for (k = 0; k < NOTICE_MAX; k++)
+		for (l = 0; l < NOTICE_NLANG; l++) {
+			free(ns->subject[k][l]);
+			free(ns->text[k][l]);
+			free(ns->html[k][l]);
+		}
+	free(ns);
+	cfg->secure.notify_tmpl = NULL;
 }
 
 enum notice_lang

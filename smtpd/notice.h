@@ -40,11 +40,13 @@ struct notice_var {
 
 /*
  * Read every template from cfg->secure.templates (or the default: the
- * tree's etc/templates when smtpd runs from its build tree, tree != NULL,
+ * tree's etc/templates, or its parent's, when smtpd runs from its build
+ * tree, tree != NULL,
  * else DEF_SECURE_TEMPLATES) into cfg->secure.notify_tmpl.  Errors go to
  * errfp as "FILE: message"; returns 0 or -1.
  */
 int	notice_load(struct config *cfg, const char *tree, FILE *errfp);
+void	notice_free(struct config *cfg);
 
 /* The language of a recipient: "nl", "en", or "" for the default. */
 enum notice_lang notice_lang(const struct config *, const char *lang);

@@ -41,6 +41,7 @@ main(void)
 	const char	*s;
 	size_t		 i;
 	int		 rv, bad;
+	FILE		*devnull;
 
 	s = render("Hi {{organisation}}: {{subject}}", 0, &rv);
 	is_str(s, "Hi Zorg & Co: Uitslag <b>", "text: values as they are");
@@ -89,7 +90,8 @@ main(void)
 	memset(&cfg, 0, sizeof(cfg));
 	(void)strlcpy(cfg.secure.language, "nl", sizeof(cfg.secure.language));
 	cfg.secure.templates = "../../etc/templates";
-	if (notice_load(&cfg, NULL, fopen("/dev/null", "w")) == -1) {
+	devnull = fopen("/dev/null", "w");
+	if (notice_load(&cfg, NULL, devnull) == -1) {
 		cfg.secure.templates = "etc/templates";
 		ok(notice_load(&cfg, NULL, stderr) == 0, "shipped templates "
 		    "load");
@@ -158,5 +160,8 @@ main(void)
 	notice_date(out, sizeof(out), 86400 * 45, NOTICE_EN);
 	ok(strstr(out, "February 15, 1970") != NULL, "English date (%s)",
 	    out);
+	notice_free(&cfg);
+	fclose(devnull);
+	(void)render("", 0, &rv);
 	return done_testing();
 }
