@@ -88,6 +88,13 @@ int	rules_scan(struct policy_engine *, const struct mime_result *,
 	    struct rules_result *);
 const struct policy *policy_engine_policy(const struct policy_engine *);
 struct mime_result *policy_engine_mime(struct policy_engine *);
+/* 0: run every regex on every region (the tests compare). */
+void	rules_prefilter(struct policy_engine *, int);
+/*
+ * prefilter.c: strings one of which every match of the PCRE2 pattern
+ * holds (lower case, ASCII); 1 with *lits allocated, 0 if none is known.
+ */
+int	rules_regex_literals(const char *, char ***lits, size_t *nlits);
 /* "keyword:NAME", "regex:NAME", "bsn", ... */
 void	rules_name(const struct policy_rule *, char *, size_t);
 

@@ -23,6 +23,7 @@
 
 #define AC_STATES_MAX	(1 << 20)
 #define AC_OUT		0x80000000U	/* in delta: the state reports */
+#define AC_LIT		4		/* pword: prefilter literal */
 
 struct ac {
 	uint8_t		 cls[256];	/* byte -> alphabet class */
@@ -34,7 +35,8 @@ struct ac {
 	/* Patterns. */
 	uint32_t	*plen;
 	uint32_t	*prule;
-	uint8_t		*pword;		/* 1: starts/ends with a word byte */
+	uint8_t		*pword;		/* 1/2: starts/ends with a word byte,
+					   AC_LIT: a regex's literal */
 	uint32_t	 npat;
 	size_t		 maxlen;	/* longest keyword */
 };
@@ -46,6 +48,10 @@ struct policy_engine {
 	pcre2_match_data	*md;
 	pcre2_match_context	*mctx;
 	unsigned int		 detect[4];	/* DETECT_* per region */
+	char			***lits;	/* per regex rule: literals */
+	size_t			*nlits;		/* 0: no prefilter */
+	unsigned int		*lithit;	/* per rule: regions seen */
+	int			 prefilter;	/* 0: run every regex */
 	struct mime_result	 mime;
 	struct mbuf		 folded;
 	size_t			*count;		/* per rule */
@@ -239,7 +245,8 @@ fold_word(struct mbuf *b, const char *w)
 
 /* Build the automaton: a trie, then failure links breadth first. */
 static int
-ac_build(struct ac *ac, const struct policy *pol)
+ac_build(struct ac *ac, const struct policy *pol, char ***lits,
+    const size_t *nlits)
 {
 	struct mbuf	  w = { 0 };
 	uint32_t	 *trie = NULL, *fail = NULL, *queue = NULL;
@@ -248,12 +255,13 @@ ac_build(struct ac *ac, const struct policy *pol)
 	size_t		  r, wi;
 
 	memset(ac, 0, sizeof(*ac));
-	/* Alphabet: every byte used by a keyword gets a class. */
+	/* Alphabet: every byte used by a keyword or literal gets a class. */
 	ac->ncls = 1;
 	for (r = 0; r < pol->nrules; r++) {
-		if (pol->rules[r].type != POLICY_RULE_KEYWORDS)
-			continue;
-		for (wi = 0; wi < pol->rules[r].nwords; wi++) {
+		size_t	nw = pol->rules[r].type == POLICY_RULE_KEYWORDS ?
+			    pol->rules[r].nwords : 0;
+
+		for (wi = 0; wi < nw; wi++) {
 			fold_word(&w, pol->rules[r].words[wi]);
 			for (i = 0; i < w.len; i++)
 				if (ac->cls[(uint8_t)w.buf[i]] == 0)
@@ -261,6 +269,15 @@ ac_build(struct ac *ac, const struct policy *pol)
 					    (uint8_t)ac->ncls++;
 			if (w.len > 0)
 				ac->npat++;
+			if (ac->ncls > 255)
+				goto toobig;
+		}
+		for (wi = 0; wi < nlits[r]; wi++) {
+			for (i = 0; lits[r][wi][i] != '\0'; i++)
+				if (ac->cls[(uint8_t)lits[r][wi][i]] == 0)
+					ac->cls[(uint8_t)lits[r][wi][i]] =
+					    (uint8_t)ac->ncls++;
+			ac->npat++;
 			if (ac->ncls > 255)
 				goto toobig;
 		}
@@ -273,10 +290,16 @@ ac_build(struct ac *ac, const struct policy *pol)
 	ocount = xcalloc(cap, sizeof(*ocount));
 	k = 0;
 	for (r = 0; r < pol->nrules; r++) {
-		if (pol->rules[r].type != POLICY_RULE_KEYWORDS)
-			continue;
-		for (wi = 0; wi < pol->rules[r].nwords; wi++) {
-			fold_word(&w, pol->rules[r].words[wi]);
+		size_t	nw = pol->rules[r].type == POLICY_RULE_KEYWORDS ?
+			    pol->rules[r].nwords : 0;
+
+		for (wi = 0; wi < nw + nlits[r]; wi++) {
+			w.len = 0;
+			if (wi < nw)
+				fold_word(&w, pol->rules[r].words[wi]);
+			else
+				mbuf_add(&w, lits[r][wi - nw],
+				    strlen(lits[r][wi - nw]));
 			if (w.len == 0)
 				continue;
 			st = 0;
@@ -308,8 +331,12 @@ ac_build(struct ac *ac, const struct policy *pol)
 			}
 			ac->plen[k] = (uint32_t)w.len;
 			ac->prule[k] = (uint32_t)r;
-			ac->pword[k] = (word_byte[(uint8_t)w.buf[0]] ? 1 : 0) |
-			    (word_byte[(uint8_t)w.buf[w.len - 1]] ? 2 : 0);
+			if (wi < nw)
+				ac->pword[k] = (word_byte[(uint8_t)w.buf[0]] ?
+				    1 : 0) | (word_byte[(uint8_t)w.buf[w.len -
+				    1]] ? 2 : 0);
+			else
+				ac->pword[k] = AC_LIT;
 			if (w.len > ac->maxlen)
 				ac->maxlen = w.len;
 			olist[st] = xreallocarray(olist[st], ocount[st] + 1,
@@ -397,7 +424,8 @@ ac_free(struct ac *ac)
 /* A match of the state's patterns ending at i: whole words only. */
 static void
 ac_report(const struct ac *ac, const struct policy *pol, const uint8_t *s,
-    size_t len, size_t i, uint32_t st, int region, size_t *count)
+    size_t len, size_t i, uint32_t st, int region, size_t *count,
+    unsigned int *lithit)
 {
 	uint32_t	k, p;
 	size_t		start;
@@ -406,6 +434,10 @@ ac_report(const struct ac *ac, const struct policy *pol, const uint8_t *s,
 		p = ac->outs[k];
 		if (!(pol->rules[ac->prule[p]].in & region))
 			continue;
+		if (ac->pword[p] & AC_LIT) {
+			lithit[ac->prule[p]] |= (unsigned int)region;
+			continue;
+		}
 		start = i + 1 - ac->plen[p];
 		if ((ac->pword[p] & 1) && start > 0 && word_byte[s[start - 1]])
 			continue;
@@ -426,7 +458,7 @@ ac_report(const struct ac *ac, const struct policy *pol, const uint8_t *s,
  */
 static void
 ac_run(const struct ac *ac, const struct policy *pol, const char *text,
-    size_t len, int region, size_t *count)
+    size_t len, int region, size_t *count, unsigned int *lithit)
 {
 	const uint8_t	*s = (const uint8_t *)text;
 	const uint32_t	*delta = ac->delta;
@@ -456,7 +488,7 @@ ac_run(const struct ac *ac, const struct policy *pol, const char *text,
 			st[l] = x & ~AC_OUT;
 			if ((x & AC_OUT) && pos[l] >= from[l])
 				ac_report(ac, pol, s, len, pos[l],
-				    st[l] / ncls, region, count);
+				    st[l] / ncls, region, count, lithit);
 			pos[l]++;
 		}
 	}
@@ -467,7 +499,7 @@ ac_run(const struct ac *ac, const struct policy *pol, const char *text,
 			st[l] = x & ~AC_OUT;
 			if ((x & AC_OUT) && pos[l] >= from[l])
 				ac_report(ac, pol, s, len, pos[l],
-				    st[l] / ncls, region, count);
+				    st[l] / ncls, region, count, lithit);
 		}
 	}
 }
@@ -486,9 +518,18 @@ policy_engine_new(const struct policy *pol, char *err, size_t errsz)
 	fold_init();
 	e = xcalloc(1, sizeof(*e));
 	e->pol = pol;
-	if (ac_build(&e->ac, pol) == -1) {
+	e->prefilter = 1;
+	e->lits = xcalloc(pol->nrules + 1, sizeof(*e->lits));
+	e->nlits = xcalloc(pol->nrules + 1, sizeof(*e->nlits));
+	e->lithit = xcalloc(pol->nrules + 1, sizeof(*e->lithit));
+	/* A regex runs only where one of its literals is (prefilter.c). */
+	for (i = 0; i < pol->nrules; i++)
+		if (pol->rules[i].type == POLICY_RULE_REGEX)
+			(void)rules_regex_literals(pol->rules[i].pattern,
+			    &e->lits[i], &e->nlits[i]);
+	if (ac_build(&e->ac, pol, e->lits, e->nlits) == -1) {
 		snprintf(err, errsz, "policy %s: too many keywords", pol->name);
-		free(e);
+		policy_engine_free(e);
 		return NULL;
 	}
 	e->re = xcalloc(pol->nrules + 1, sizeof(*e->re));
@@ -533,11 +574,20 @@ policy_engine_new(const struct policy *pol, char *err, size_t errsz)
 void
 policy_engine_free(struct policy_engine *e)
 {
-	size_t	i;
+	size_t	i, j;
 
 	if (e == NULL)
 		return;
 	ac_free(&e->ac);
+	if (e->lits != NULL)
+		for (i = 0; i < e->pol->nrules; i++) {
+			for (j = 0; j < e->nlits[i]; j++)
+				free(e->lits[i][j]);
+			free(e->lits[i]);
+		}
+	free(e->lits);
+	free(e->nlits);
+	free(e->lithit);
 	if (e->re != NULL)
 		for (i = 0; i < e->pol->nrules; i++)
 			pcre2_code_free(e->re[i]);
@@ -549,6 +599,12 @@ policy_engine_free(struct policy_engine *e)
 	free(e->count);
 	free(e->hits);
 	free(e);
+}
+
+void
+rules_prefilter(struct policy_engine *e, int on)
+{
+	e->prefilter = on;
 }
 
 const struct policy *
@@ -626,6 +682,7 @@ rules_scan(struct policy_engine *e, const struct mime_result *m,
 
 	memset(res, 0, sizeof(*res));
 	memset(e->count, 0, pol->nrules * sizeof(*e->count));
+	memset(e->lithit, 0, pol->nrules * sizeof(*e->lithit));
 	memset(dc, 0, sizeof(dc));
 	for (j = 0; j < 4; j++) {
 		if (text[j]->len == 0)
@@ -634,16 +691,22 @@ rules_scan(struct policy_engine *e, const struct mime_result *m,
 			e->folded.len = 0;
 			rules_fold(&e->folded, text[j]->buf, text[j]->len);
 			ac_run(&e->ac, pol, e->folded.buf, e->folded.len,
-			    regions[j], e->count);
+			    regions[j], e->count, e->lithit);
 		}
 		if (e->detect[j])
 			detect_scan(text[j]->buf, text[j]->len, e->detect[j],
 			    &dc[j]);
-		for (i = 0; i < pol->nrules; i++)
-			if (e->re[i] != NULL && (pol->rules[i].in &
-			    regions[j]) && regex_run(e, i, text[j]->buf,
-			    text[j]->len) == -1)
+		for (i = 0; i < pol->nrules; i++) {
+			if (e->re[i] == NULL || !(pol->rules[i].in &
+			    regions[j]))
+				continue;
+			/* None of its literals here: it cannot match. */
+			if (e->prefilter && e->nlits[i] > 0 &&
+			    !(e->lithit[i] & (unsigned int)regions[j]))
+				continue;
+			if (regex_run(e, i, text[j]->buf, text[j]->len) == -1)
 				res->failed = 1;
+		}
 	}
 	for (i = 0; i < pol->nrules; i++) {
 		const struct policy_rule *r = &pol->rules[i];
