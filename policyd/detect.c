@@ -12,6 +12,9 @@
  * the country's length of letters and digits, spaces allowed.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "detect.h"
 
@@ -349,10 +352,33 @@ number_at(const unsigned char *s, const unsigned char *end,
 	return p;
 }
 
+/* The next digit at or after s, or end. */
+static const unsigned char *
+next_digit(const unsigned char *s, const unsigned char *end)
+{
+#ifdef __SSE2__
+	while (end - s >= 16) {
+		__m128i		v, d;
+		unsigned int	m;
+
+		v = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)
+		    s), _mm_set1_epi8('0'));
+		/* v - '0' <= 9, unsigned. */
+		d = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(9)), v);
+		if ((m = (unsigned int)_mm_movemask_epi8(d)) != 0)
+			return s + __builtin_ctz(m);
+		s += 16;
+	}
+#endif
+	while (s < end && cclass[*s] != C_DIGIT)
+		s++;
+	return s;
+}
+
 /*
  * Driven by digits: everything the detectors look for has one, so the
- * text between digits is skipped in a tight loop.  An IBAN is found from
- * its check digits, two letters after a word start.
+ * text between digits is skipped (sixteen bytes at a time).  An IBAN is
+ * found from its check digits, two letters after a word start.
  */
 void
 detect_scan(const char *text, size_t len, unsigned int which,
@@ -365,8 +391,7 @@ detect_scan(const char *text, size_t len, unsigned int which,
 
 	cclass_init();
 	while (s < end) {
-		while (s < end && cclass[*s] != C_DIGIT)
-			s++;
+		s = next_digit(s, end);
 		if (s == end)
 			break;
 		if (s > start && cclass[s[-1]] != C_OTHER) {
@@ -387,6 +412,19 @@ detect_scan(const char *text, size_t len, unsigned int which,
 			continue;
 		}
 		if (!(which & (DETECT_BSN | DETECT_CARD))) {
+			while (s < end && cclass[*s] != C_OTHER)
+				s++;
+			continue;
+		}
+		/*
+		 * Most numbers are short and stand alone: fewer digits than
+		 * any BSN or card and no separator joining another group.
+		 */
+		for (p = s; p < end && cclass[*p] == C_DIGIT; p++)
+			;
+		if (p - s < 9 && !(p + 1 < end && (*p == ' ' || *p == '.' ||
+		    *p == '-') && cclass[p[1]] == C_DIGIT)) {
+			s = p;
 			while (s < end && cclass[*s] != C_OTHER)
 				s++;
 			continue;

@@ -310,9 +310,14 @@ mime_multipart(struct mime_result *r, const struct part *p, const char *s,
 			    "message/rfc822" : "text/plain";
 
 	while (cur < end && r->status != MIME_UNSCANNABLE) {
-		hit = memmem(cur, end - cur, "--", 2);
-		if (hit == NULL)
+		/* memchr is fast where no "-" is at all (base64). */
+		hit = memchr(cur, '-', end - cur);
+		if (hit == NULL || hit + 1 >= end)
 			break;
+		if (hit[1] != '-') {
+			cur = hit + 1;
+			continue;
+		}
 		cur = hit + 2;
 		if (hit != s && hit[-1] != '\n')
 			continue;

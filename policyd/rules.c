@@ -13,6 +13,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define PCRE2_CODE_UNIT_WIDTH	8
 #include <pcre2.h>
@@ -145,19 +148,58 @@ rules_fold(struct mbuf *out, const char *src, size_t len)
 	mbuf_reserve(out, len + 1);
 	o = out->buf + out->len;
 	while (s < end) {
+#ifdef __SSE2__
 		/*
-		 * The common case: a run of ASCII, without branches: a space
-		 * after a space is written and then overwritten.
+		 * Sixteen ASCII bytes at a time: upper case and white space
+		 * folded with masks, stored as they are unless a space
+		 * follows a space.  The output never outgrows the input, so
+		 * the store stays inside the buffer.
+		 */
+		while (end - s >= 16) {
+			__m128i		v, w, up, ws;
+			unsigned int	sp;
+
+			v = _mm_loadu_si128((const __m128i *)(const void *)s);
+			if (_mm_movemask_epi8(v) != 0)
+				break;
+			up = _mm_and_si128(_mm_cmpgt_epi8(v,
+			    _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(v,
+			    _mm_set1_epi8('Z' + 1)));
+			ws = _mm_and_si128(_mm_cmpgt_epi8(v,
+			    _mm_set1_epi8('\t' - 1)), _mm_cmplt_epi8(v,
+			    _mm_set1_epi8('\r' + 1)));
+			w = _mm_or_si128(v, _mm_and_si128(up,
+			    _mm_set1_epi8(0x20)));
+			w = _mm_or_si128(_mm_andnot_si128(ws, w),
+			    _mm_and_si128(ws, _mm_set1_epi8(' ')));
+			sp = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(w,
+			    _mm_set1_epi8(' ')));
+			if (sp & (sp << 1 | (unsigned int)space))
+				break;
+			_mm_storeu_si128((__m128i *)(void *)o, w);
+			o += 16;
+			s += 16;
+			space = sp >> 15;
+		}
+		if (s == end)
+			break;
+#endif
+		/*
+		 * A run of ASCII (up to 16 bytes, then the vector loop may
+		 * take over again), without branches: a space after a space
+		 * is written and then overwritten.
 		 */
 		if (!fold_special[*s]) {
-			uint8_t	m;
+			const unsigned char	*lim = end - s > 16 ? s + 16 :
+						    end;
+			uint8_t			 m;
 
 			do {
 				m = fold_lower[*s++];
 				*o = (char)m;
 				o += !(m == ' ' && space);
 				space = m == ' ';
-			} while (s < end && !fold_special[*s]);
+			} while (s < lim && !fold_special[*s]);
 			continue;
 		}
 		switch (fold_kind[*s]) {
