@@ -270,9 +270,14 @@ main(int argc, char **argv)
 	if (!ok(eng != NULL, "engine: %s", eng ? "ok" : err))
 		return done_testing();
 
-	me = strdup(argv[0]);
-	snprintf(dir, sizeof(dir), "%s/corpus", dirname(me));
-	free(me);
+	/* make check runs the tests from the top of the tree. */
+	if (access("regress/policyd/corpus", R_OK) == 0)
+		(void)strlcpy(dir, "regress/policyd/corpus", sizeof(dir));
+	else {
+		me = strdup(argv[0]);
+		snprintf(dir, sizeof(dir), "%s/corpus", dirname(me));
+		free(me);
+	}
 	test_corpus(dir);
 	test_random();
 
