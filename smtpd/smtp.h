@@ -191,6 +191,15 @@ void	smtp_session_tx_reset(struct smtp_session *);
 void	smtp_session_enter(struct smtp_session *, enum smtp_state);
 const char *smtp_strstate(enum smtp_state);
 const char *smtp_hostname(const struct smtp_session *);
+void	smtp_session_bad(struct smtp_session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+const char *smtp_esc(const char *, char *, size_t);
+
+/* smtp_auth.c */
+int	smtp_auth_check(struct smtp_session *, const char *);
+void	smtp_auth_proceed(struct smtp_session *, const char *);
+void	smtp_auth_line(struct smtp_session *, const char *);
+void	smtp_auth_result(struct smtp_session *, struct proto_result *);
 
 /* smtp_data.c */
 int	smtp_data_begin(struct smtp_session *, int fd);

@@ -3,9 +3,10 @@
  *
  * One session per client connection.  Commands come from a table, each
  * with a check (state, syntax; replies on failure) and a proceed
- * function.  Sends IMSG_POLICY_AUTH and IMSG_POLICY_RCPT to policyd and
- * IMSG_QUEUE_MESSAGE_CREATE to the queue (smtp_data.c sends the rest);
- * receives their answers through smtp_session_imsg().
+ * function.  Sends IMSG_POLICY_RCPT to policyd and
+ * IMSG_QUEUE_MESSAGE_CREATE to the queue (smtp_auth.c sends
+ * IMSG_POLICY_AUTH, smtp_data.c the rest of the message); receives the
+ * answers through smtp_session_imsg().
  *
  * Invariants: commands are executed strictly in the order received,
  * one at a time: while a request is outstanding (s->wait) input is
@@ -47,8 +48,6 @@ static void	do_helo(struct smtp_session *, const char *);
 static void	do_ehlo(struct smtp_session *, const char *);
 static int	check_starttls(struct smtp_session *, const char *);
 static void	do_starttls(struct smtp_session *, const char *);
-static int	check_auth(struct smtp_session *, const char *);
-static void	do_auth(struct smtp_session *, const char *);
 static int	check_mail(struct smtp_session *, const char *);
 static void	do_mail(struct smtp_session *, const char *);
 static int	check_rcpt(struct smtp_session *, const char *);
@@ -67,7 +66,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "EHLO",	check_helo,	do_ehlo },
 	{ "HELO",	check_helo,	do_helo },
 	{ "STARTTLS",	check_starttls,	do_starttls },
-	{ "AUTH",	check_auth,	do_auth },
+	{ "AUTH",	smtp_auth_check, smtp_auth_proceed },
 	{ "MAIL",	check_mail,	do_mail },
 	{ "RCPT",	check_rcpt,	do_rcpt },
 	{ "DATA",	check_data,	do_data },
@@ -82,15 +81,9 @@ static const struct smtp_cmd smtp_cmds[] = {
 static char	smtp_line[SMTP_LINE_BUF];
 
 static void	smtp_session_line(struct smtp_session *, char *, size_t);
-static void	smtp_session_auth_line(struct smtp_session *, const char *);
-static void	smtp_session_auth_send(struct smtp_session *, const char *,
-		    char *);
-static void	smtp_session_bad(struct smtp_session *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static void	smtp_session_peer_reply(struct smtp_session *, int,
 		    const char *, const char *, const char *);
 static int	smtp_tls_required(struct smtp_session *);
-static const char *smtp_esc(const char *, char *, size_t);
 
 const char *
 smtp_strstate(enum smtp_state st)
@@ -136,7 +129,7 @@ smtp_hostname(const struct smtp_session *s)
 	return s->sl->hostname;
 }
 
-static const char *
+const char *
 smtp_esc(const char *str, char *buf, size_t sz)
 {
 	return log_escape(buf, sz, str, strlen(str));
@@ -240,7 +233,7 @@ smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
 }
 
 /* A refused command: reply, count, and end a session that keeps at it. */
-static void
+void
 smtp_session_bad(struct smtp_session *s, const char *fmt, ...)
 {
 	char	buf[512];
@@ -379,7 +372,7 @@ smtp_session_line(struct smtp_session *s, char *line, size_t len)
 	    s->state == SMTP_S_AUTH_PASS) {
 		if (memchr(line, '\0', len) != NULL)
 			line[0] = '\0';
-		smtp_session_auth_line(s, line);
+		smtp_auth_line(s, line);
 		explicit_bzero(line, len);
 		return;
 	}
@@ -498,155 +491,6 @@ do_starttls(struct smtp_session *s, const char *args)
 	smtp_session_reply(s, "220 2.0.0 Ready to start TLS");
 	/* Whatever else came in plaintext is dropped, not executed. */
 	smtp_io_starttls(s);
-}
-
-static int
-check_auth(struct smtp_session *s, const char *args)
-{
-	if (s->sl->l->auth == NULL) {
-		smtp_session_bad(s, "503 5.5.1 AUTH not available");
-		return -1;
-	}
-	if (!(s->flags & SMTP_F_TLS)) {
-		smtp_session_bad(s, "538 5.7.11 Encryption required for "
-		    "requested authentication mechanism");
-		return -1;
-	}
-	if (s->state == SMTP_S_INIT) {
-		smtp_session_bad(s, "503 5.5.1 Send EHLO first");
-		return -1;
-	}
-	if (s->flags & SMTP_F_AUTH) {
-		smtp_session_bad(s, "503 5.5.1 Already authenticated");
-		return -1;
-	}
-	if (s->tx != NULL) {
-		smtp_session_bad(s, "503 5.5.1 AUTH not allowed in a mail "
-		    "transaction");
-		return -1;
-	}
-	return 0;
-}
-
-static void
-do_auth(struct smtp_session *s, const char *args)
-{
-	char		 mech[16], user[PROTO_NAME_MAX], pass[PROTO_NAME_MAX];
-	const char	*init;
-	size_t		 n;
-
-	n = strcspn(args, " ");
-	if (n == 0 || n >= sizeof(mech)) {
-		smtp_session_bad(s, "501 5.5.4 Syntax: AUTH mechanism");
-		return;
-	}
-	memcpy(mech, args, n);
-	mech[n] = '\0';
-	init = args + n;
-	while (*init == ' ')
-		init++;
-	if (strcasecmp(mech, "PLAIN") == 0) {
-		if (*init == '\0') {
-			smtp_session_enter(s, SMTP_S_AUTH_PLAIN);
-			smtp_session_reply(s, "334 ");
-			return;
-		}
-		if (smtp_parse_auth_plain(init, user, sizeof(user), pass,
-		    sizeof(pass)) == -1) {
-			smtp_session_bad(s, "501 5.5.2 Cannot decode "
-			    "AUTH PLAIN response");
-			return;
-		}
-		smtp_session_auth_send(s, user, pass);
-		return;
-	}
-	if (strcasecmp(mech, "LOGIN") == 0) {
-		if (*init == '\0') {
-			smtp_session_enter(s, SMTP_S_AUTH_USER);
-			smtp_session_reply(s, "334 VXNlcm5hbWU6");
-			return;
-		}
-		smtp_session_enter(s, SMTP_S_AUTH_USER);
-		smtp_session_auth_line(s, init);
-		return;
-	}
-	smtp_session_bad(s, "504 5.5.4 Unrecognized authentication type");
-}
-
-static void
-smtp_session_auth_line(struct smtp_session *s, const char *line)
-{
-	char	user[PROTO_NAME_MAX], pass[PROTO_NAME_MAX];
-
-	if (strcmp(line, "*") == 0) {
-		if (s->login_user != NULL) {
-			freezero(s->login_user, strlen(s->login_user));
-			s->login_user = NULL;
-		}
-		smtp_session_enter(s, SMTP_S_HELO);
-		smtp_session_bad(s, "501 5.7.0 Authentication cancelled");
-		return;
-	}
-	switch (s->state) {
-	case SMTP_S_AUTH_PLAIN:
-		smtp_session_enter(s, SMTP_S_HELO);
-		if (smtp_parse_auth_plain(line, user, sizeof(user), pass,
-		    sizeof(pass)) == -1) {
-			smtp_session_bad(s, "501 5.5.2 Cannot decode "
-			    "AUTH PLAIN response");
-			return;
-		}
-		smtp_session_auth_send(s, user, pass);
-		return;
-	case SMTP_S_AUTH_USER:
-		if (smtp_parse_auth_login(line, user, sizeof(user)) == -1) {
-			smtp_session_enter(s, SMTP_S_HELO);
-			smtp_session_bad(s, "501 5.5.2 Cannot decode "
-			    "AUTH LOGIN user name");
-			return;
-		}
-		s->login_user = xstrdup(user);
-		smtp_session_enter(s, SMTP_S_AUTH_PASS);
-		smtp_session_reply(s, "334 UGFzc3dvcmQ6");
-		return;
-	case SMTP_S_AUTH_PASS:
-		smtp_session_enter(s, SMTP_S_HELO);
-		if (smtp_parse_auth_login(line, pass, sizeof(pass)) == -1) {
-			freezero(s->login_user, strlen(s->login_user));
-			s->login_user = NULL;
-			smtp_session_bad(s, "501 5.5.2 Cannot decode "
-			    "AUTH LOGIN password");
-			return;
-		}
-		(void)strlcpy(user, s->login_user, sizeof(user));
-		freezero(s->login_user, strlen(s->login_user));
-		s->login_user = NULL;
-		smtp_session_auth_send(s, user, pass);
-		return;
-	default:
-		fatalx("%s: state %s", __func__, smtp_strstate(s->state));
-	}
-}
-
-/* The check is policyd's: the front end never sees a hash. */
-static void
-smtp_session_auth_send(struct smtp_session *s, const char *user, char *pass)
-{
-	struct proto_auth	auth;
-
-	memset(&auth, 0, sizeof(auth));
-	auth.reqid = s->id;
-	auth.listener = s->sl->l->id;
-	(void)strlcpy(auth.user, user, sizeof(auth.user));
-	(void)strlcpy(auth.pass, pass, sizeof(auth.pass));
-	explicit_bzero(pass, strlen(pass));
-	proc_compose(PROC_POLICY, IMSG_POLICY_AUTH, 0, -1, &auth,
-	    sizeof(auth));
-	explicit_bzero(&auth.pass, sizeof(auth.pass));
-	/* Remembered until the answer, to record who logged in. */
-	s->login_user = xstrdup(user);
-	smtp_session_enter(s, SMTP_S_HELO);
-	s->wait = SMTP_W_AUTH;
 }
 
 static int
@@ -949,34 +793,6 @@ smtp_session_rcpt_result(struct smtp_session *s, struct proto_result *res)
 	free(r);
 }
 
-static void
-smtp_session_auth_result(struct smtp_session *s, struct proto_result *res)
-{
-	char	esc[PROTO_NAME_MAX * 4];
-
-	smtp_esc(s->login_user ? s->login_user : "", esc, sizeof(esc));
-	if (res->status == PROTO_OK) {
-		s->flags |= SMTP_F_AUTH;
-		(void)strlcpy(s->auth_user, s->login_user,
-		    sizeof(s->auth_user));
-		log_info("session %016llx: authenticated as %s",
-		    (unsigned long long)s->id, esc);
-		smtp_session_reply(s, "235 2.7.0 Authentication succeeded");
-	} else if (res->status == PROTO_TEMPFAIL) {
-		log_info("session %016llx: authentication of %s: "
-		    "temporary failure", (unsigned long long)s->id, esc);
-		smtp_session_reply(s, "454 4.7.0 Temporary authentication "
-		    "failure");
-	} else {
-		log_info("session %016llx: authentication of %s "
-		    "failed", (unsigned long long)s->id, esc);
-		smtp_session_bad(s, "535 5.7.8 Authentication credentials "
-		    "invalid");
-	}
-	freezero(s->login_user, strlen(s->login_user));
-	s->login_user = NULL;
-}
-
 static int
 smtp_msgid_ok(const char *id)
 {
@@ -1056,7 +872,7 @@ smtp_session_imsg(struct smtp_session *s, struct imsg *imsg)
 			if (s->wait != SMTP_W_AUTH)
 				fatalx("unexpected auth result");
 			s->wait = SMTP_W_NONE;
-			smtp_session_auth_result(s, &res);
+			smtp_auth_result(s, &res);
 		}
 		break;
 	case IMSG_SMTP_MESSAGE_FILE:
