@@ -76,6 +76,8 @@ int	seal_unwrap_key(const struct mkey *, const char *msgid,
  * as a blob of msgid.  Returns 0 and the plaintext size, or -1 with a
  * reason in err.
  */
+/* The subject triggers the sealed copy loses (not copied). */
+void	seal_triggers(const char *const *, size_t);
 int	seal_encrypt(int infd, int outfd, const char *msgid,
 	    const uint8_t dkey[DKEY_LEN], uint64_t max, uint64_t *size,
 	    char *err, size_t errsz);

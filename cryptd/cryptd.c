@@ -22,6 +22,7 @@
 #include "config.h"
 #include "crypt.h"
 #include "defaults.h"
+#include "hdrfilter.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
@@ -103,10 +104,15 @@ main(int argc, char **argv)
 {
 	struct proc_opts	 opts;
 	struct passwd		*pw;
+	const char		**trig;
+	size_t			 ntrig;
 	char			 err[512];
 
 	setproctitle_init(argc, argv, environ);
 	cfg = proc_helper_init(argc, argv, PROC_CRYPT, &opts);
+	/* Kept for the life of the process, like the config. */
+	trig = hdrfilter_config_triggers(cfg, &ntrig);
+	seal_triggers(trig, ntrig);
 	umask(077);
 	if (sodium_init() == -1)
 		fatalx("sodium_init");

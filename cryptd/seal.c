@@ -12,6 +12,10 @@
  * be passed off as another message's, and truncation, reordering or
  * bytes after the final chunk are detected.
  *
+ * The plaintext is the message as it leaves sealrelay: read through the
+ * filter of common/hdrfilter.c (no X-Seal-* field, no subject trigger),
+ * like deliveryd's copies.
+ *
  * The data key is fresh for every message and wrapped with a master key
  * (XChaCha20-Poly1305-IETF, random nonce; associated data "sealrelay
  * wrap 1", the master key id and the message id).  The wrapped key is
@@ -30,7 +34,9 @@
 
 #include "crypt.h"
 #include "defaults.h"
+#include "hdrfilter.h"
 #include "log.h"
+#include "util.h"
 
 #define SS_ABYTES	crypto_secretstream_xchacha20poly1305_ABYTES
 #define SS_HEADERBYTES	crypto_secretstream_xchacha20poly1305_HEADERBYTES
@@ -125,6 +131,74 @@ read_full(int fd, uint8_t *buf, size_t len)
 	return (ssize_t)off;
 }
 
+static const char *const	*seal_trig;
+static size_t			 seal_ntrig;
+
+void
+seal_triggers(const char *const *trig, size_t n)
+{
+	seal_trig = trig;
+	seal_ntrig = n;
+}
+
+/* The message file through the filter, read in pieces. */
+struct seal_src {
+	int			 fd;
+	int			 eof;
+	struct hdrfilter	 f;
+	uint8_t			*pend;		/* filtered, not yet read */
+	size_t			 plen, pcap;
+	uint8_t			 raw[16384];
+};
+
+static void
+src_emit(void *arg, const char *p, size_t n)
+{
+	struct seal_src	*s = arg;
+	uint8_t		*np;
+	size_t		 ncap;
+
+	if (s->plen + n > s->pcap) {
+		ncap = s->pcap ? s->pcap : CRYPT_CHUNK_SIZE;
+		while (ncap < s->plen + n)
+			ncap *= 2;
+		/* Plaintext: never left behind in freed memory. */
+		np = xmalloc(ncap);
+		if (s->plen > 0)
+			memcpy(np, s->pend, s->plen);
+		if (s->pend != NULL)
+			freezero(s->pend, s->pcap);
+		s->pend = np;
+		s->pcap = ncap;
+	}
+	memcpy(s->pend + s->plen, p, n);
+	s->plen += n;
+}
+
+/* Up to len filtered bytes; short only at the end.  -1 on error. */
+static ssize_t
+src_read(struct seal_src *s, uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (s->plen < len && !s->eof) {
+		if ((n = read_full(s->fd, s->raw, sizeof(s->raw))) == -1)
+			return -1;
+		if (n > 0)
+			hdrfilter_add(&s->f, (const char *)s->raw, (size_t)n);
+		if ((size_t)n < sizeof(s->raw)) {
+			hdrfilter_finish(&s->f);
+			s->eof = 1;
+		}
+	}
+	if (len > s->plen)
+		len = s->plen;
+	memcpy(buf, s->pend, len);
+	memmove(s->pend, s->pend + len, s->plen - len);
+	s->plen -= len;
+	return (ssize_t)len;
+}
+
 static int
 write_full(int fd, const uint8_t *buf, size_t len)
 {
@@ -149,6 +223,7 @@ seal_encrypt(int infd, int outfd, const char *msgid,
 {
 	crypto_secretstream_xchacha20poly1305_state	 st;
 	uint8_t		 hdr[BLOB_HEADER_LEN], sshdr[SS_HEADERBYTES];
+	struct seal_src	*src;
 	uint8_t		*in, *out, tag;
 	uint64_t	 total = 0;
 	ssize_t		 n, next;
@@ -156,7 +231,12 @@ seal_encrypt(int infd, int outfd, const char *msgid,
 
 	in = malloc(CRYPT_CHUNK_SIZE);
 	out = malloc(CRYPT_CHUNK_SIZE + SS_ABYTES);
-	if (in == NULL || out == NULL) {
+	src = calloc(1, sizeof(*src));
+	if (src != NULL) {
+		src->fd = infd;
+		hdrfilter_init(&src->f, seal_trig, seal_ntrig, src_emit, src);
+	}
+	if (in == NULL || out == NULL || src == NULL) {
 		snprintf(err, errsz, "out of memory");
 		goto done;
 	}
@@ -171,7 +251,7 @@ seal_encrypt(int infd, int outfd, const char *msgid,
 	 * Read one chunk ahead so the last chunk (short, or full and at
 	 * end of file) carries the FINAL tag.
 	 */
-	if ((n = read_full(infd, in, CRYPT_CHUNK_SIZE)) == -1) {
+	if ((n = src_read(src, in, CRYPT_CHUNK_SIZE)) == -1) {
 		snprintf(err, errsz, "read: %s", strerror(errno));
 		goto done;
 	}
@@ -186,7 +266,7 @@ seal_encrypt(int infd, int outfd, const char *msgid,
 		}
 		next = 0;
 		if (n == CRYPT_CHUNK_SIZE) {
-			if ((next = read_full(infd, &peek, 1)) == -1) {
+			if ((next = src_read(src, &peek, 1)) == -1) {
 				snprintf(err, errsz, "read: %s",
 				    strerror(errno));
 				goto done;
@@ -203,7 +283,7 @@ seal_encrypt(int infd, int outfd, const char *msgid,
 		if (next == 0)
 			break;
 		in[0] = peek;
-		if ((n = read_full(infd, in + 1, CRYPT_CHUNK_SIZE - 1)) ==
+		if ((n = src_read(src, in + 1, CRYPT_CHUNK_SIZE - 1)) ==
 		    -1) {
 			snprintf(err, errsz, "read: %s", strerror(errno));
 			goto done;
@@ -216,6 +296,11 @@ done:
 	sodium_memzero(&st, sizeof(st));
 	if (in != NULL)
 		sodium_memzero(in, CRYPT_CHUNK_SIZE);
+	if (src != NULL) {
+		if (src->pend != NULL)
+			freezero(src->pend, src->pcap);
+		freezero(src, sizeof(*src));
+	}
 	free(in);
 	free(out);
 	return r;

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "hdrfilter.h"
 #include "proto.h"
 
 extern struct config	*delivery_cfg;
@@ -49,9 +50,10 @@ void	mta_fmt(char *, size_t, const char *, ...)
  * BODY_SMTP: every line ends in CRLF (bare CR and bare LF become CRLF),
  * lines starting with "." are dot-stuffed, a missing final line end is
  * added and the terminating ".\r\n" is appended.  BODY_MAILDIR: lines end
- * in LF, no stuffing.  Both drop every field of the top-level header
- * whose name starts with "X-Seal-" (case-insensitive), with its
- * continuation lines.
+ * in LF, no stuffing.  Both first pass the message through the filter of
+ * common/hdrfilter.h: the fields of the top-level header whose name
+ * starts with "X-Seal-" are dropped with their continuation lines, and
+ * the subject triggers (mta_body_triggers) leave the Subject.
  */
 enum mta_body_mode {
 	BODY_SMTP,
@@ -59,17 +61,17 @@ enum mta_body_mode {
 };
 void	mta_body_encode(const char *, size_t, enum mta_body_mode,
 	    struct mta_buf *);
+/* The triggers every encoder removes (not copied; set before chroot). */
+void	mta_body_triggers(const char *const *, size_t);
 
 /* The same, fed in chunks cut anywhere: init, add..., finish. */
-#define MTA_CONTROL_PREFIX_LEN	7	/* "X-Seal-" */
 struct mta_body_enc {
 	enum mta_body_mode	 mode;
-	int			 state;
-	int			 in_header;
-	int			 skipping;	/* a control field */
+	struct hdrfilter	 filter;
+	struct mta_buf		*out;		/* of the current call */
+	int			 bol;		/* at the start of a line */
 	int			 cr;		/* the last byte was a CR */
-	size_t			 nhold;
-	char			 hold[MTA_CONTROL_PREFIX_LEN];
+	size_t			 cr_drops;	/* filter.drops at that CR */
 	size_t			 stuffed;	/* dots added */
 };
 void	mta_body_enc_init(struct mta_body_enc *, enum mta_body_mode);

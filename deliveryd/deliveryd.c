@@ -48,10 +48,15 @@ main(int argc, char **argv)
 {
 	struct proc_opts	 opts;
 	struct config		*cfg;
+	const char		**triggers;
+	size_t			 ntriggers;
 
 	setproctitle_init(argc, argv, environ);
 	cfg = proc_helper_init(argc, argv, PROC_DELIVERY, &opts);
 	delivery_cfg = cfg;
+	/* Kept for the life of the process, like the config. */
+	triggers = hdrfilter_config_triggers(cfg, &ntriggers);
+	mta_body_triggers(triggers, ntriggers);
 	event_init();
 	mta_session_init();
 	dns_init(cfg->resolver, cfg->resolver_port);

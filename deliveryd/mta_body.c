@@ -2,13 +2,14 @@
  * mta_body.c: the form in which a message leaves (deliveryd; pure, no
  * I/O), and the byte buffer the delivery code uses.
  *
- * A spooled message is CRLF text, dot-unstuffed.  On its way out every
- * line is normalised (bare CR and bare LF are line ends too, so
- * sealrelay never sends a bare CR or LF and cannot be the sender of an
- * SMTP smuggling payload), dot-stuffed for SMTP, and the control headers
- * (X-Seal-*, which steer the policy) are removed from the top-level
- * header with their continuation lines, so that they never reach the
- * recipient.
+ * A spooled message is CRLF text, dot-unstuffed.  On its way out it goes
+ * through the filter of common/hdrfilter.c (the control headers,
+ * X-Seal-*, which steer the policy, are removed from the top-level
+ * header with their continuation lines, and the subject triggers from
+ * the Subject, so that they never reach the recipient), then every line
+ * is normalised (bare CR and bare LF are line ends too, so sealrelay
+ * never sends a bare CR or LF and cannot be the sender of an SMTP
+ * smuggling payload) and dot-stuffed for SMTP.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -18,12 +19,11 @@
 #include <strings.h>
 
 #include "delivery.h"
+#include "hdrfilter.h"
 #include "util.h"
 
-#define CONTROL_PREFIX		"X-Seal-"
-#define CONTROL_PREFIX_LEN	(sizeof(CONTROL_PREFIX) - 1)
-_Static_assert(CONTROL_PREFIX_LEN == MTA_CONTROL_PREFIX_LEN,
-    "the encoder holds the prefix");
+static const char *const	*body_triggers;
+static size_t			 body_ntriggers;
 
 void
 mta_buf_add(struct mta_buf *b, const void *p, size_t n)
@@ -77,150 +77,95 @@ mta_fmt(char *dst, size_t sz, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+mta_body_triggers(const char *const *triggers, size_t n)
+{
+	body_triggers = triggers;
+	body_ntriggers = n;
+}
+
 int
 mta_body_is_control(const char *line, size_t len)
 {
-	return len >= CONTROL_PREFIX_LEN &&
-	    strncasecmp(line, CONTROL_PREFIX, CONTROL_PREFIX_LEN) == 0;
-}
-
-/*
- * The encoder is a state machine over bytes, so that a message can be
- * fed in chunks of any size, cut anywhere (even between CR and LF, or
- * inside "X-Seal-"), and come out exactly as if it had been whole.
- */
-enum {
-	ENC_BOL,		/* at the start of a line */
-	ENC_HOLD,		/* header line: is it a control header? */
-	ENC_EMIT,		/* copying the line */
-	ENC_DISCARD,		/* dropping it (control header) */
-};
-
-void
-mta_body_enc_init(struct mta_body_enc *e, enum mta_body_mode mode)
-{
-	memset(e, 0, sizeof(*e));
-	e->mode = mode;
-	e->in_header = 1;
-	e->state = ENC_BOL;
+	return hdrfilter_is_control(line, len);
 }
 
 static void
-enc_eol(struct mta_body_enc *e, struct mta_buf *out)
+enc_eol(struct mta_body_enc *e)
 {
 	if (e->mode == BODY_SMTP)
-		mta_buf_add(out, "\r\n", 2);
+		mta_buf_add(e->out, "\r\n", 2);
 	else
-		mta_buf_add(out, "\n", 1);
+		mta_buf_add(e->out, "\n", 1);
 }
 
-/* The line is to be sent; first is its first byte. */
+/* What passed the filter: lines normalised, dots stuffed. */
 static void
-enc_emit(struct mta_body_enc *e, char first, struct mta_buf *out)
+enc_lines(void *arg, const char *in, size_t len)
 {
-	if (e->mode == BODY_SMTP && first == '.') {
-		mta_buf_add(out, ".", 1);
-		e->stuffed++;
-	}
-	mta_buf_add(out, e->hold, e->nhold);
-	e->nhold = 0;
-	e->state = ENC_EMIT;
-}
-
-/* A line end: CR, LF or CRLF. */
-static void
-enc_line_end(struct mta_body_enc *e, struct mta_buf *out)
-{
-	switch (e->state) {
-	case ENC_BOL:
-		/* An empty line: the end of the header. */
-		e->in_header = e->skipping = 0;
-		enc_eol(e, out);
-		break;
-	case ENC_HOLD:
-		/* Shorter than the prefix: an ordinary header line. */
-		e->skipping = 0;
-		enc_emit(e, e->hold[0], out);
-		enc_eol(e, out);
-		break;
-	case ENC_EMIT:
-		enc_eol(e, out);
-		break;
-	case ENC_DISCARD:
-		break;
-	}
-	e->state = ENC_BOL;
-}
-
-void
-mta_body_enc_add(struct mta_body_enc *e, const char *in, size_t len,
-    struct mta_buf *out)
-{
-	size_t	i = 0, start;
-	char	c;
+	struct mta_body_enc	*e = arg;
+	size_t			 i = 0, start;
+	char			 c;
 
 	while (i < len) {
 		c = in[i];
 		if (e->cr) {
 			/* The LF of a CRLF: its line has ended already. */
 			e->cr = 0;
-			if (c == '\n') {
+			if (c == '\n' && e->cr_drops == e->filter.drops) {
 				i++;
 				continue;
 			}
 		}
 		if (c == '\r' || c == '\n') {
-			enc_line_end(e, out);
+			enc_eol(e);
+			e->bol = 1;
 			e->cr = c == '\r';
+			e->cr_drops = e->filter.drops;
 			i++;
 			continue;
 		}
-		switch (e->state) {
-		case ENC_BOL:
-			if (!e->in_header)
-				enc_emit(e, c, out);
-			else if (c == ' ' || c == '\t') {
-				/* A continuation goes with its field. */
-				if (e->skipping)
-					e->state = ENC_DISCARD;
-				else
-					enc_emit(e, c, out);
-			} else
-				e->state = ENC_HOLD;
-			break;
-		case ENC_HOLD:
-			if (tolower((unsigned char)c) == tolower((unsigned char)
-			    CONTROL_PREFIX[e->nhold])) {
-				e->hold[e->nhold++] = c;
-				i++;
-				if (e->nhold == CONTROL_PREFIX_LEN) {
-					e->nhold = 0;
-					e->skipping = 1;
-					e->state = ENC_DISCARD;
-				}
-				break;
-			}
-			e->skipping = 0;
-			enc_emit(e, e->nhold > 0 ? e->hold[0] : c, out);
-			break;
-		case ENC_EMIT:
-		case ENC_DISCARD:
-			start = i;
-			while (i < len && in[i] != '\r' && in[i] != '\n')
-				i++;
-			if (e->state == ENC_EMIT)
-				mta_buf_add(out, in + start, i - start);
-			break;
+		if (e->bol && c == '.' && e->mode == BODY_SMTP) {
+			mta_buf_add(e->out, ".", 1);
+			e->stuffed++;
 		}
+		e->bol = 0;
+		start = i;
+		while (i < len && in[i] != '\r' && in[i] != '\n')
+			i++;
+		mta_buf_add(e->out, in + start, i - start);
 	}
+}
+
+void
+mta_body_enc_init(struct mta_body_enc *e, enum mta_body_mode mode)
+{
+	e->mode = mode;
+	e->bol = 1;
+	e->cr = 0;
+	e->cr_drops = 0;
+	e->stuffed = 0;
+	e->out = NULL;
+	hdrfilter_init(&e->filter, body_triggers, body_ntriggers, enc_lines,
+	    e);
+}
+
+void
+mta_body_enc_add(struct mta_body_enc *e, const char *in, size_t len,
+    struct mta_buf *out)
+{
+	e->out = out;
+	hdrfilter_add(&e->filter, in, len);
 }
 
 void
 mta_body_enc_finish(struct mta_body_enc *e, struct mta_buf *out)
 {
+	e->out = out;
+	hdrfilter_finish(&e->filter);
 	/* A missing final line end is added. */
-	if (e->state == ENC_HOLD || e->state == ENC_EMIT)
-		enc_line_end(e, out);
+	if (!e->bol)
+		enc_eol(e);
 	if (e->mode == BODY_SMTP)
 		mta_buf_add(out, ".\r\n", 3);
 }
@@ -229,14 +174,16 @@ void
 mta_body_encode(const char *in, size_t len, enum mta_body_mode mode,
     struct mta_buf *out)
 {
-	struct mta_body_enc	e;
+	struct mta_body_enc	*e;
 
 	/* Room for the message and a little stuffing: one allocation. */
 	if (out->cap < out->len + len + len / 64 + 8) {
 		out->cap = out->len + len + len / 64 + 8;
 		out->data = xreallocarray(out->data, 1, out->cap);
 	}
-	mta_body_enc_init(&e, mode);
-	mta_body_enc_add(&e, in, len, out);
-	mta_body_enc_finish(&e, out);
+	e = xmalloc(sizeof(*e));
+	mta_body_enc_init(e, mode);
+	mta_body_enc_add(e, in, len, out);
+	mta_body_enc_finish(e, out);
+	free(e);
 }

@@ -178,6 +178,8 @@ void	queue_bounce_build(struct qbuf *out, const char *hostname,
 	    const size_t *idx, size_t n, const char *orig, size_t origlen);
 /* Queue a DSN for env's failed recipients idx[]; 0 or -1. */
 int	queue_bounce_create(struct qenv *env, const size_t *idx, size_t n);
+/* The subject triggers of the config, for common/hdrfilter.c. */
+const char *const *queue_triggers(size_t *n);
 
 /* queue.c: the commit pipeline, shared by the front end and bounces. */
 struct config	*queue_cfg(void);

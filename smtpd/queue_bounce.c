@@ -12,7 +12,9 @@
  * hands it to the commit path of queue.c, where policy decides its
  * action like for any message: the ruleset runs for the bounce recipient
  * with the original message's listener, source and authenticated user,
- * as a local sender.
+ * as a local sender.  The copy of the original goes through the filter
+ * of every way out (common/hdrfilter.c) first: a DSN carries no X-Seal-*
+ * directive, neither in its own header nor in the embedded one.
  *
  * Invariant: never a DSN to the null sender, nor for a recipient whose
  * NOTIFY excludes FAILURE; every field that came from the network is
@@ -28,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hdrfilter.h"
 #include "log.h"
 #include "queue.h"
 #include "util.h"
@@ -272,9 +275,28 @@ read_orig(const char *id, int full, size_t *len)
 	return buf;
 }
 
+const char *const *
+queue_triggers(size_t *n)
+{
+	static const char	**trig;
+	static size_t		  ntrig;
+	static int		  done;
+
+	/* The config lives as long as the process (no reload). */
+	if (!done) {
+		trig = hdrfilter_config_triggers(queue_cfg(), &ntrig);
+		done = 1;
+	}
+	*n = ntrig;
+	return trig;
+}
+
 int
 queue_bounce_create(struct qenv *env, const size_t *idx, size_t n)
 {
+	const char *const	*trig;
+	size_t			 ntrig;
+	char			*clean;
 	struct config	*cfg = queue_cfg();
 	struct qenv	 benv;
 	struct qbuf	 b;
@@ -287,6 +309,10 @@ queue_bounce_create(struct qenv *env, const size_t *idx, size_t n)
 	if ((orig = read_orig(env->id, env->dsn_ret == DSN_RET_FULL,
 	    &origlen)) == NULL)
 		return -1;
+	trig = queue_triggers(&ntrig);
+	clean = hdrfilter_buf(orig, origlen, trig, ntrig, &origlen);
+	free(orig);
+	orig = clean;
 	queue_env_init(&benv);
 	if ((fd = queue_fs_create(benv.id)) == -1) {
 		free(orig);

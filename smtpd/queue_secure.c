@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "defaults.h"
+#include "hdrfilter.h"
 #include "log.h"
 #include "notice.h"
 #include "proc.h"
@@ -89,8 +90,9 @@ static void
 read_headers(const char *id, char *subject, size_t ssz, char *name,
     size_t nsz)
 {
-	char		*buf, from[PROTO_ADDR_MAX * 2];
-	size_t		 off = 0;
+	const char *const *trig;
+	char		*buf, *clean, from[PROTO_ADDR_MAX * 2];
+	size_t		 off = 0, ntrig, clen;
 	ssize_t		 r;
 	int		 fd;
 
@@ -109,11 +111,18 @@ read_headers(const char *id, char *subject, size_t ssz, char *name,
 		off += (size_t)r;
 	}
 	close(fd);
-	notice_header(buf, off, "Subject", subject, ssz);
-	notice_header(buf, off, "From", from, sizeof(from));
-	notice_display_name(from, name, nsz);
+	/* The Subject as it would leave: without its triggers. */
+	trig = queue_triggers(&ntrig);
+	clean = hdrfilter_buf(buf, off, trig, ntrig, &clen);
 	explicit_bzero(buf, off);
 	free(buf);
+	notice_header(clean, clen, "Subject", subject, ssz);
+	/* One in an encoded word shows only now, decoded. */
+	(void)hdrfilter_strip_triggers(subject, trig, ntrig);
+	notice_header(clean, clen, "From", from, sizeof(from));
+	notice_display_name(from, name, nsz);
+	explicit_bzero(clean, clen);
+	free(clean);
 }
 
 int

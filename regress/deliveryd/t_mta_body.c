@@ -227,12 +227,28 @@ main(void)
 			}
 			good = same_every_way(buf, n, i % 2 ? BODY_SMTP :
 			    BODY_MAILDIR);
-			if (!good)
-				printf("# differs for %zu bytes (run %zu)\n",
+			if (!good) {
+				printf("# differs for %zu bytes (run %zu): ",
 				    n, i);
+				for (j = 0; j < n; j++)
+					printf(buf[j] == '\r' ? "\\r" :
+					    buf[j] == '\n' ? "\\n" :
+					    buf[j] == '\t' ? "\\t" : "%c",
+					    buf[j]);
+				printf("\n");
+			}
 		}
 		ok(good, "3000 random messages: chunked = whole = reference");
 	}
 	ok(!mta_body_is_control("X-Sea", 5), "short is not control");
+	{
+		static const char *const trig[] = { "[secure]" };
+
+		mta_body_triggers(trig, 1);
+		is_str(enc("Subject: [SECURE] x\r\nX-Seal-A: 1\r\n\r\n.b",
+		    BODY_SMTP), "Subject: x\r\n\r\n..b\r\n.\r\n",
+		    "subject trigger removed, then stuffed");
+		mta_body_triggers(NULL, 0);
+	}
 	return done_testing();
 }
