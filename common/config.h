@@ -125,6 +125,9 @@ struct action {
 	struct table		*tls_policy;	/* domain -> level, or NULL */
 	/* ACTION_MAILDIR */
 	char			*maildir;
+	/* Secured recipients; 0: limit secure-expire, secure-expire-max. */
+	int			 secure_expire;		/* seconds */
+	int			 secure_expire_max;	/* seconds */
 	const char		*file;
 	int			 line;
 };
@@ -328,6 +331,15 @@ void		 config_free(struct config *);
 int		 config_load_pki(struct config *, FILE *errfp);
 
 struct table	*config_table(struct config *, const char *);
+/*
+ * The lifetime of a secured recipient of action a (NULL: the global
+ * limits): the action's secure-expire, or days (from X-Seal-Expires)
+ * when not 0, never longer than its secure-expire-max (*clamped set).
+ */
+int	 config_secure_lifetime(const struct config *, const struct action *,
+	    unsigned int days, int *clamped);
+/* The longest lifetime any action allows. */
+int	 config_secure_lifetime_max(const struct config *);
 struct action	*config_action(struct config *, const char *);
 struct policy	*config_policy(struct config *, const char *);
 struct ca	*config_ca(struct config *, const char *);

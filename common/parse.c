@@ -1595,6 +1595,47 @@ parse_action(struct parser *p, int line)
 }
 
 /*
+ * secure-expire DURATION, secure-expire-max DURATION: options of every
+ * action type.  1: consumed, 0: not one of them, -1: error.
+ */
+static int
+parse_action_secure_opt(struct parser *p, struct action *a)
+{
+	struct token	*t = peek(p);
+	char		*v;
+	const char	*why;
+	long long	 n;
+	int		*dst, r;
+
+	if (t->type != T_WORD)
+		return 0;
+	if (strcmp(t->s, "secure-expire") == 0)
+		dst = &a->secure_expire;
+	else if (strcmp(t->s, "secure-expire-max") == 0)
+		dst = &a->secure_expire_max;
+	else
+		return 0;
+	if (*dst != 0) {
+		perr(p, t->line, "%s is given twice", t->s);
+		return -1;
+	}
+	advance(p);
+	if (get_value(p, "a duration", &v) == -1)
+		return -1;
+	if ((r = parse_number(v, LIMIT_DURATION, 1, 365 * 86400, &n,
+	    &why)) < 0) {
+		perr(p, t->line, "%s: \"%s\" %s%s", dst == &a->secure_expire ?
+		    "secure-expire" : "secure-expire-max", v, why, r == -2 ?
+		    " (must be 1s to 365d)" : "");
+		free(v);
+		return -1;
+	}
+	free(v);
+	*dst = (int)n;
+	return 1;
+}
+
+/*
  * smtp://host[:port], smtp+tls://, smtps://, smtp+notls://; host a name,
  * an IPv4 literal or an [IPv6] literal.
  */
@@ -1688,7 +1729,7 @@ parse_action_relay(struct parser *p, struct action *a, int line)
 	struct token	*t;
 	char		*v, *auth = NULL, *ca = NULL, *policy = NULL;
 	const char	*why;
-	int		 tls = -1;
+	int		 tls = -1, r;
 
 	a->type = ACTION_RELAY;
 	a->proto = RELAY_SMTP;
@@ -1749,6 +1790,9 @@ parse_action_relay(struct parser *p, struct action *a, int line)
 			}
 			advance(p);
 			if (get_tableref(p, "tls-policy", &policy) == -1)
+				goto bad;
+		} else if ((r = parse_action_secure_opt(p, a)) != 0) {
+			if (r == -1)
 				goto bad;
 		} else {
 			if (t->type == T_WORD)
@@ -1811,7 +1855,9 @@ bad:
 static int
 parse_action_maildir(struct parser *p, struct action *a, int line)
 {
-	char	*path;
+	struct token	*t;
+	char		*path;
+	int		 r;
 
 	a->type = ACTION_MAILDIR;
 	if (get_value(p, "a path after \"maildir\"", &path) == -1)
@@ -1823,6 +1869,19 @@ parse_action_maildir(struct parser *p, struct action *a, int line)
 		return -1;
 	}
 	a->maildir = path;
+	while (!at_end(p)) {
+		if ((r = parse_action_secure_opt(p, a)) == -1)
+			return -1;
+		if (r == 0) {
+			t = peek(p);
+			if (t->type == T_WORD)
+				perr(p, t->line, "unknown maildir option "
+				    "\"%s\"", t->s);
+			else
+				unexpected(p, "a maildir option");
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -2862,6 +2921,7 @@ resolve(struct parser *p)
 	struct match	*m;
 	struct table	*t;
 	struct pki	*pki;
+	struct limits	*lim;
 	struct ruleset_net net;
 	char		 name[INET6_ADDRSTRLEN + 16];
 	size_t		 i;
@@ -2998,6 +3058,19 @@ resolve(struct parser *p)
 		perr_at(p, p->retry_file, p->retry_line, "limit retry-min "
 		    "(%ds) is larger than retry-max (%ds)",
 		    p->conf->limits.retry_min, p->conf->limits.retry_max);
+	TAILQ_FOREACH(a, &p->conf->actions, entry) {
+		lim = &p->conf->limits;
+		if ((a->secure_expire != 0 || a->secure_expire_max != 0) &&
+		    (a->secure_expire ? a->secure_expire :
+		    lim->secure_expire) > (a->secure_expire_max ?
+		    a->secure_expire_max : lim->secure_expire_max))
+			perr_at(p, a->file, a->line, "action \"%s\": "
+			    "secure-expire (%ds) is longer than "
+			    "secure-expire-max (%ds)", a->name,
+			    a->secure_expire ? a->secure_expire :
+			    lim->secure_expire, a->secure_expire_max ?
+			    a->secure_expire_max : lim->secure_expire_max);
+	}
 }
 
 static void
@@ -3261,6 +3334,34 @@ config_table(struct config *conf, const char *name)
 		if (strcmp(t->name, name) == 0)
 			return t;
 	return NULL;
+}
+
+int
+config_secure_lifetime(const struct config *conf, const struct action *a,
+    unsigned int days, int *clamped)
+{
+	long long	life, max;
+
+	life = a != NULL && a->secure_expire ? a->secure_expire :
+	    conf->limits.secure_expire;
+	max = a != NULL && a->secure_expire_max ? a->secure_expire_max :
+	    conf->limits.secure_expire_max;
+	if (days > 0)
+		life = (long long)days * 86400;
+	*clamped = life > max;
+	return (int)(life > max ? max : life);
+}
+
+int
+config_secure_lifetime_max(const struct config *conf)
+{
+	const struct action	*a;
+	int			 max = conf->limits.secure_expire_max;
+
+	TAILQ_FOREACH(a, &conf->actions, entry)
+		if (a->secure_expire_max > max)
+			max = a->secure_expire_max;
+	return max;
 }
 
 struct action *

@@ -293,11 +293,12 @@ seal_do(struct seal_req *s)
 		    sizeof(vr[i].phone));
 		(void)strlcpy(vr[i].lang, s->rcpt[i].lang, sizeof(vr[i].lang));
 		vr[i].flags = s->rcpt[i].flags;
+		/* The queue applied the action's settings; a bound here. */
 		life = s->rcpt[i].lifetime;
-		if (life == 0)
+		if (life <= 0)
 			life = cfg->limits.secure_expire;
-		if (life > cfg->limits.secure_expire_max)
-			life = cfg->limits.secure_expire_max;
+		if (life > config_secure_lifetime_max(cfg))
+			life = config_secure_lifetime_max(cfg);
 		vr[i].expires = now + life;
 		if (vr[i].level == DECISION_SECURE_2FA &&
 		    !phone_valid(vr[i].phone)) {

@@ -135,7 +135,7 @@ queue_secure_seal(struct qenv *env, const size_t *idx, size_t n)
 	struct qrcpt		*r;
 	struct qseal		*s;
 	size_t			 i;
-	int			 fd;
+	int			 fd, clamped;
 
 	if ((fd = queue_fs_open_body(env->id)) == -1)
 		return -1;
@@ -167,7 +167,13 @@ queue_secure_seal(struct qenv *env, const size_t *idx, size_t n)
 		(void)strlcpy(sr.rcpt, r->rcpt, sizeof(sr.rcpt));
 		(void)strlcpy(sr.phone, r->phone, sizeof(sr.phone));
 		(void)strlcpy(sr.lang, r->lang, sizeof(sr.lang));
-		sr.lifetime = (int64_t)r->expire_days * 86400;
+		sr.lifetime = config_secure_lifetime(cfg,
+		    config_action(cfg, r->action), r->expire_days, &clamped);
+		if (clamped)
+			log_info("%s: to=<%s>, X-Seal-Expires %u days is "
+			    "longer than secure-expire-max: %lld seconds",
+			    env->id, r->rcpt, r->expire_days,
+			    (long long)sr.lifetime);
 		sr.flags = r->sflags;
 		if (sr.level == DECISION_SECURE_2FA && sr.phone[0] == '\0' &&
 		    cfg->secure.missing_phone == MISSING_PHONE_1FA) {

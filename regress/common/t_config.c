@@ -223,6 +223,18 @@ static const struct invalid_case invalid_cases[] = {
 	  "invalid/bad-policy.conf:13: table \"list\" must map recipients "
 	  "to phone numbers\n"
 	  "invalid/bad-policy.conf:19: policy \"q\" is not defined\n" },
+	{ "invalid/bad-secure-expire.conf",
+	  "invalid/bad-secure-expire.conf:3: secure-expire is given twice\n"
+	  "invalid/bad-secure-expire.conf:4: secure-expire: \"forever\" "
+	  "is not a number\n"
+	  "invalid/bad-secure-expire.conf:5: secure-expire: \"400d\" "
+	  "is too large (must be 1s to 365d)\n"
+	  "invalid/bad-secure-expire.conf:6: unknown maildir option "
+	  "\"frobnicate\"\n"
+	  "invalid/bad-secure-expire.conf:2: action \"a\": secure-expire "
+	  "(2592000s) is longer than secure-expire-max (1728000s)\n"
+	  "invalid/bad-secure-expire.conf:7: action \"f\": secure-expire "
+	  "(1209600s) is longer than secure-expire-max (432000s)\n" },
 	{ "invalid/nonexistent.conf",
 	  "invalid/nonexistent.conf:0: cannot open "
 	  "\"invalid/nonexistent.conf\": No such file or directory\n" },
@@ -746,6 +758,48 @@ test_relay_tls(void)
 }
 
 static void
+test_secure_expire(void)
+{
+	struct config	*conf;
+	struct action	*a;
+	int		 clamped;
+
+	conf = parse_valid("valid/secure-expire.conf");
+	a = config_action(conf, "short");
+	is_int(a->secure_expire, 2 * 86400, "secure-expire: short 2d");
+	is_int(a->secure_expire_max, 0, "secure-expire: short, max global");
+	is_int(config_secure_lifetime(conf, a, 0, &clamped), 2 * 86400,
+	    "lifetime: the action's");
+	is_int(config_secure_lifetime(conf, a, 1, &clamped), 86400,
+	    "lifetime: a directive shortens it");
+	is_int(config_secure_lifetime(conf, a, 20, &clamped), 20 * 86400,
+	    "lifetime: or extends it");
+	ok(!clamped, "lifetime: within the maximum");
+	is_int(config_secure_lifetime(conf, a, 45, &clamped), 30 * 86400,
+	    "lifetime: never beyond the global maximum");
+	ok(clamped, "lifetime: clamped");
+	a = config_action(conf, "long");
+	is_int(a->secure_expire, 60 * 86400, "secure-expire: long 60d");
+	is_int(a->secure_expire_max, 90 * 86400, "secure-expire: long max");
+	is_int(config_secure_lifetime(conf, a, 100, &clamped), 90 * 86400,
+	    "lifetime: the action's own maximum");
+	a = config_action(conf, "box");
+	is_int(config_secure_lifetime(conf, a, 0, &clamped), 3 * 86400,
+	    "lifetime: maildir action's own");
+	is_int(config_secure_lifetime(conf, a, 7, &clamped), 5 * 86400,
+	    "lifetime: a directive cut to the action's maximum");
+	ok(clamped, "lifetime: clamped to the action's maximum");
+	a = config_action(conf, "plain");
+	is_int(config_secure_lifetime(conf, a, 0, &clamped), 10 * 86400,
+	    "lifetime: global secure-expire");
+	is_int(config_secure_lifetime(conf, NULL, 0, &clamped), 10 * 86400,
+	    "lifetime: no action");
+	is_int(config_secure_lifetime_max(conf), 90 * 86400,
+	    "lifetime: the longest of any action");
+	config_free(conf);
+}
+
+static void
 test_invalid(void)
 {
 	struct config	*conf;
@@ -1128,6 +1182,7 @@ main(void)
 
 	test_minimal();
 	test_full();
+	test_secure_expire();
 	test_macros();
 	test_include();
 	test_filetables();
