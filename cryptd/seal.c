@@ -193,6 +193,8 @@ src_read(struct seal_src *s, uint8_t *buf, size_t len)
 	}
 	if (len > s->plen)
 		len = s->plen;
+	if (len == 0)
+		return 0;
 	memcpy(buf, s->pend, len);
 	memmove(s->pend, s->pend + len, s->plen - len);
 	s->plen -= len;
