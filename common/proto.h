@@ -126,6 +126,12 @@ enum imsg_type {
 	IMSG_CRYPT_CTL_REVOKE,	/* control -> crypt: proto_revoke */
 	/* answers: IMSG_CONTROL_TEXT, IMSG_CONTROL_END, IMSG_CONTROL_FAIL */
 
+	/* Operator actions on queued messages (rcpt "" for all). */
+	IMSG_CTL_RELEASE,	/* smtpctl -> control: proto_revoke */
+	IMSG_CTL_REMOVE,	/* smtpctl -> control: proto_revoke */
+	IMSG_QUEUE_CTL_RELEASE,	/* control -> queue: proto_revoke */
+	IMSG_QUEUE_CTL_REMOVE,	/* control -> queue: proto_revoke */
+
 	IMSG_TYPE_MAX
 };
 

@@ -259,6 +259,23 @@ control_client_dispatch(struct imsgev *iev, struct imsg *imsg)
 		proc_compose(PROC_CRYPT, IMSG_CRYPT_CTL_REVOKE, c->id, -1, &rv,
 		    sizeof(rv));
 		return;
+	case IMSG_CTL_RELEASE:
+	case IMSG_CTL_REMOVE:
+		/* Held or queued mail: the queue decides, root only. */
+		if (imsg->datalen != sizeof(rv))
+			goto bad;
+		memcpy(&rv, imsg->data, sizeof(rv));
+		if (!proto_str_ok(rv.msgid, sizeof(rv.msgid)) ||
+		    !proto_str_ok(rv.rcpt, sizeof(rv.rcpt)))
+			goto bad;
+		if (c->uid != 0) {
+			control_reply_fail(c, "permission denied");
+			return;
+		}
+		proc_compose(PROC_QUEUE, imsg->hdr.type == IMSG_CTL_RELEASE ?
+		    IMSG_QUEUE_CTL_RELEASE : IMSG_QUEUE_CTL_REMOVE, c->id, -1,
+		    &rv, sizeof(rv));
+		return;
 	default:
 		break;
 	}

@@ -642,6 +642,21 @@ queue_ctl_schedule(struct imsg *imsg)
 }
 
 static void
+queue_ctl_held(struct imsg *imsg)
+{
+	struct proto_revoke	rv;
+
+	PROTO_CHECK_LEN(imsg, struct proto_revoke);
+	memcpy(&rv, imsg->data, sizeof(rv));
+	PROTO_CHECK_STR(rv.msgid);
+	PROTO_CHECK_STR(rv.rcpt);
+	if (imsg->hdr.type == IMSG_QUEUE_CTL_RELEASE)
+		queue_sched_release(imsg->hdr.peerid, rv.msgid, rv.rcpt);
+	else
+		queue_sched_remove(imsg->hdr.peerid, rv.msgid, rv.rcpt);
+}
+
+static void
 queue_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
 	enum proc_id	from = proc_of(iev);
@@ -704,6 +719,12 @@ queue_dispatch(struct imsgev *iev, struct imsg *imsg)
 		if (from != PROC_CONTROL)
 			break;
 		queue_ctl_schedule(imsg);
+		return;
+	case IMSG_QUEUE_CTL_RELEASE:
+	case IMSG_QUEUE_CTL_REMOVE:
+		if (from != PROC_CONTROL)
+			break;
+		queue_ctl_held(imsg);
 		return;
 	default:
 		break;

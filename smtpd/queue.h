@@ -123,6 +123,10 @@ void	queue_rec_bounced(struct qbuf *, size_t idx, time_t when);
 /* "sealed": idx is in the vault and its notice is message notice_id. */
 void	queue_rec_sealed(struct qbuf *, size_t idx, time_t when,
 	    const char *notice_id);
+/* "released": the operator released quarantined idx: relayed. */
+void	queue_rec_released(struct qbuf *, size_t idx, time_t when);
+/* "removed": the operator removed idx: final, no DSN. */
+void	queue_rec_removed(struct qbuf *, size_t idx, time_t when);
 /* "held": idx stays held (2fa without a phone); the sender was told. */
 void	queue_rec_held(struct qbuf *, size_t idx, time_t when,
 	    const char *why);
@@ -163,6 +167,9 @@ void	queue_sched_kick(void);
 void	queue_sched_delivery(struct imsg *);
 void	queue_sched_show(uint32_t peerid);
 void	queue_sched_schedule(uint32_t peerid, const char *);
+/* smtpctl release / remove ID [rcpt] (rcpt "" for every recipient). */
+void	queue_sched_release(uint32_t peerid, const char *, const char *);
+void	queue_sched_remove(uint32_t peerid, const char *, const char *);
 /* A DSN for idx[] of message id was queued (ok) or could not be. */
 void	queue_sched_bounced(const char *id, const size_t *idx, size_t n,
 	    int ok);

@@ -301,6 +301,18 @@ queue_rec_sealed(struct qbuf *b, size_t idx, time_t when,
 }
 
 void
+queue_rec_released(struct qbuf *b, size_t idx, time_t when)
+{
+	qbuf_addf(b, "released %zu %lld\n", idx, (long long)when);
+}
+
+void
+queue_rec_removed(struct qbuf *b, size_t idx, time_t when)
+{
+	qbuf_addf(b, "removed %zu %lld\n", idx, (long long)when);
+}
+
+void
 queue_rec_held(struct qbuf *b, size_t idx, time_t when, const char *why)
 {
 	qbuf_addf(b, "held %zu %lld", idx, (long long)when);
@@ -492,6 +504,32 @@ queue_env_decode(const char *data, size_t len, struct qenv *env,
 					BAD("line %zu: bounced for a recipient "
 					    "that did not fail", lineno);
 				r->state = QR_BOUNCED;
+			} else if ((strcmp(f[0], "released") == 0 ||
+			    strcmp(f[0], "removed") == 0) && nf == 3) {
+				if (field_u32(f[1], UINT32_MAX, &idx) == -1 ||
+				    idx >= env->nrcpt ||
+				    field_num(f[2], INT64_MAX, &n) == -1)
+					BAD("line %zu: bad %s", lineno, f[0]);
+				r = &env->rcpt[idx];
+				if (f[0][2] == 'l') {
+					/* Only quarantine is ever released. */
+					if (r->state != QR_PENDING ||
+					    r->decision != DECISION_QUARANTINE)
+						BAD("line %zu: released for a "
+						    "recipient not in quarantine",
+						    lineno);
+					r->decision = DECISION_RELAY;
+				} else {
+					if (r->state != QR_PENDING &&
+					    r->state != QR_HELD)
+						BAD("line %zu: removed for a "
+						    "final recipient", lineno);
+					r->state = QR_BOUNCED;
+					free(r->reply);
+					r->reply = xstrdup("removed by the "
+					    "operator");
+				}
+				r->when = (time_t)n;
 			} else if ((strcmp(f[0], "sealed") == 0 ||
 			    strcmp(f[0], "held") == 0) && nf == 4) {
 				if (field_u32(f[1], UINT32_MAX, &idx) == -1 ||

@@ -15,7 +15,8 @@
  * jitter, until the message expires; 5xx and expiry make a DSN
  * (queue_bounce.c).  A destination whose batches fail with nothing but
  * 4xx QUEUE_DEST_DOWN_AFTER times in a row is left alone for a while.
- * Also answers smtpctl show queue and schedule (via control).
+ * Also answers smtpctl show queue, schedule, release (quarantine only;
+ * never a secured recipient) and remove (via control).
  *
  * Invariant: a recipient is in at most one batch at a time, and a
  * message leaves the spool only when every recipient is final and every
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1039,4 +1041,161 @@ queue_sched_schedule(uint32_t peerid, const char *id)
 	ctl_text(peerid, IMSG_CONTROL_TEXT, text);
 	proc_compose(PROC_CONTROL, IMSG_CONTROL_END, peerid, -1, NULL, 0);
 	queue_sched_kick();
+}
+
+/* Does rcpt ("" for every one) name r? */
+static int
+rcpt_named(const struct qrcpt *r, const char *rcpt)
+{
+	return rcpt[0] == '\0' || strcasecmp(r->rcpt, rcpt) == 0;
+}
+
+/* The message id names for an operator's change, or NULL (told why). */
+static struct qmsg *
+ctl_msg(uint32_t peerid, const char *id)
+{
+	struct qmsg	*m;
+
+	if ((m = msg_find(id)) == NULL) {
+		ctl_text(peerid, IMSG_CONTROL_FAIL, "no such message");
+		return NULL;
+	}
+	if (m->inflight > 0 || m->bouncing) {
+		ctl_text(peerid, IMSG_CONTROL_FAIL, "the message is being "
+		    "delivered or sealed; try again in a moment");
+		return NULL;
+	}
+	return m;
+}
+
+/*
+ * Release: quarantined recipients are relayed as presented, with their
+ * action.  A secured recipient held for a phone number is never
+ * released: that would turn a secure decision into plain mail.
+ */
+void
+queue_sched_release(uint32_t peerid, const char *id, const char *rcpt)
+{
+	struct qmsg	*m;
+	struct qrcpt	*r;
+	struct qbuf	 b;
+	char		 text[256];
+	size_t		*idx, n = 0, named = 0, secure = 0, i;
+	time_t		 now = time(NULL);
+
+	if ((m = ctl_msg(peerid, id)) == NULL)
+		return;
+	idx = xreallocarray(NULL, m->env->nrcpt, sizeof(*idx));
+	qbuf_init(&b);
+	for (i = 0; i < m->env->nrcpt; i++) {
+		r = &m->env->rcpt[i];
+		if (!rcpt_named(r, rcpt))
+			continue;
+		named++;
+		if (is_secure(r) && r->state == QR_HELD)
+			secure++;
+		if (r->decision != DECISION_QUARANTINE ||
+		    (r->state != QR_HELD && r->state != QR_PENDING))
+			continue;
+		queue_rec_released(&b, i, now);
+		idx[n++] = i;
+	}
+	if (n > 0 && queue_fs_append(m->env->id, &b) == -1) {
+		n = 0;
+		(void)strlcpy(text, "cannot write the envelope",
+		    sizeof(text));
+	} else if (named == 0)
+		(void)strlcpy(text, "no such recipient", sizeof(text));
+	else
+		(void)snprintf(text, sizeof(text), "%zu recipient%s released%s",
+		    n, n == 1 ? "" : "s", secure ? "; secured recipients held "
+		    "for a phone number are never released as plain mail "
+		    "(resend with X-Seal-Phone, or remove them)" : "");
+	qbuf_free(&b);
+	for (i = 0; i < n; i++) {
+		r = &m->env->rcpt[idx[i]];
+		r->decision = DECISION_RELAY;
+		r->state = QR_PENDING;
+		r->when = now;
+		set_str(&r->reply, NULL);
+		log_info("%s: to=<%s>, released from quarantine by the "
+		    "operator", m->env->id, r->rcpt);
+	}
+	free(idx);
+	ctl_text(peerid, n > 0 ? IMSG_CONTROL_TEXT : IMSG_CONTROL_FAIL, text);
+	if (n == 0)
+		return;
+	proc_compose(PROC_CONTROL, IMSG_CONTROL_END, peerid, -1, NULL, 0);
+	queue_sync_later();
+	msg_run_now(m);
+	queue_sched_kick();
+}
+
+/*
+ * Remove a message from the queue, or some of its recipients that still
+ * wait (pending or held): final, without a DSN.  What is in the vault
+ * stays there (smtpctl secure revoke).
+ */
+void
+queue_sched_remove(uint32_t peerid, const char *id, const char *rcpt)
+{
+	struct qmsg	*m;
+	struct qrcpt	*r;
+	struct qbuf	 b;
+	char		 text[128];
+	size_t		*idx, n = 0, i;
+	time_t		 now = time(NULL);
+
+	if ((m = ctl_msg(peerid, id)) == NULL)
+		return;
+	if (rcpt[0] == '\0') {
+		log_info("%s: removed from the queue by the operator",
+		    m->env->id);
+		if (msg_has_plaintext_secret(m))
+			queue_fs_shred(m->env->id);
+		else
+			queue_fs_remove(m->env->id);
+		queue_fs_dirty = 1;
+		queue_sync_later();
+		msg_free(m);
+		ctl_text(peerid, IMSG_CONTROL_TEXT, "message removed");
+		proc_compose(PROC_CONTROL, IMSG_CONTROL_END, peerid, -1, NULL,
+		    0);
+		return;
+	}
+	idx = xreallocarray(NULL, m->env->nrcpt, sizeof(*idx));
+	qbuf_init(&b);
+	for (i = 0; i < m->env->nrcpt; i++) {
+		r = &m->env->rcpt[i];
+		if (!rcpt_named(r, rcpt) ||
+		    (r->state != QR_PENDING && r->state != QR_HELD))
+			continue;
+		queue_rec_removed(&b, i, now);
+		idx[n++] = i;
+	}
+	if (n == 0 || queue_fs_append(m->env->id, &b) == -1) {
+		ctl_text(peerid, IMSG_CONTROL_FAIL, n == 0 ? "no such "
+		    "recipient waiting in the queue" : "cannot write the "
+		    "envelope");
+		qbuf_free(&b);
+		free(idx);
+		return;
+	}
+	qbuf_free(&b);
+	for (i = 0; i < n; i++) {
+		r = &m->env->rcpt[idx[i]];
+		r->state = QR_BOUNCED;
+		r->when = now;
+		set_str(&r->reply, "removed by the operator");
+		log_info("%s: to=<%s>, removed by the operator", m->env->id,
+		    r->rcpt);
+	}
+	free(idx);
+	(void)snprintf(text, sizeof(text), "%zu recipient%s removed", n,
+	    n == 1 ? "" : "s");
+	ctl_text(peerid, IMSG_CONTROL_TEXT, text);
+	proc_compose(PROC_CONTROL, IMSG_CONTROL_END, peerid, -1, NULL, 0);
+	queue_sync_later();
+	msg_unlink(m);
+	msg_update(m, now);
 }

@@ -38,6 +38,8 @@ static int	cmd_policy_test(int, char **);
 static int	cmd_secure_show(int, char **);
 static int	cmd_secure_log(int, char **);
 static int	cmd_secure_revoke(int, char **);
+static int	cmd_release(int, char **);
+static int	cmd_remove(int, char **);
 
 static const struct ctl_cmd commands[] = {
 	{ { "encrypt" }, cmd_encrypt,
@@ -50,6 +52,10 @@ static const struct ctl_cmd commands[] = {
 	    "show queue\t\tlist queued messages" },
 	{ { "schedule" }, cmd_schedule,
 	    "schedule all|ID\t\ttry queued messages now" },
+	{ { "release" }, cmd_release,
+	    "release ID [rcpt]\trelay quarantined recipients" },
+	{ { "remove" }, cmd_remove,
+	    "remove ID [rcpt]\tdrop a message or recipient, no bounce" },
 	{ { "policy", "test" }, cmd_policy_test,
 	    "policy test [-t] [-f conf] [-a user] [-s sender] -r rcpt ... "
 	    "FILE\n\t\t\t\tdecide for each recipient of a message file" },
@@ -248,6 +254,37 @@ cmd_schedule(int argc, char **argv)
 	ctl_connect();
 	ctl_send(IMSG_CTL_SCHEDULE, &ref, sizeof(ref));
 	return ctl_replies();
+}
+
+/* release / remove ID [rcpt] */
+static int
+cmd_queue_rcpt(uint32_t type, int argc, char **argv)
+{
+	struct proto_revoke	rv;
+
+	if (argc < 1 || argc > 2)
+		usage();
+	memset(&rv, 0, sizeof(rv));
+	if (strlcpy(rv.msgid, argv[0], sizeof(rv.msgid)) >= sizeof(rv.msgid))
+		errx(1, "bad message id \"%s\"", argv[0]);
+	if (argc == 2 && strlcpy(rv.rcpt, argv[1], sizeof(rv.rcpt)) >=
+	    sizeof(rv.rcpt))
+		errx(1, "recipient too long");
+	ctl_connect();
+	ctl_send(type, &rv, sizeof(rv));
+	return ctl_replies();
+}
+
+static int
+cmd_release(int argc, char **argv)
+{
+	return cmd_queue_rcpt(IMSG_CTL_RELEASE, argc, argv);
+}
+
+static int
+cmd_remove(int argc, char **argv)
+{
+	return cmd_queue_rcpt(IMSG_CTL_REMOVE, argc, argv);
 }
 
 static int
