@@ -250,6 +250,7 @@ struct limits {
 	int			 retry_min;		/* seconds */
 	int			 retry_max;		/* seconds */
 	int			 timeout_delivery;	/* seconds */
+	int			 timeout_policy;	/* decisions, seconds */
 	int			 secure_expire;		/* seconds */
 	int			 secure_expire_max;	/* seconds */
 	int			 secure_sweep;		/* seconds */

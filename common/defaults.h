@@ -74,7 +74,7 @@
 #define CRYPT_MAX_MESSAGE	(64 * 1024 * 1024) /* sealed or opened */
 
 /* Queue (sealrelay-spool(5)). */
-#define QUEUE_POLICY_TIMEOUT	30		/* policy's decisions, s */
+#define DEF_TIMEOUT_POLICY	30		/* policy's decisions, s */
 #define QUEUE_MAX_BATCHES	256		/* batches at deliveryd */
 #define QUEUE_BATCH_MAX_RCPT	100		/* recipients per batch */
 #define QUEUE_DEST_DOWN_AFTER	3		/* all-4xx batches in a row */

@@ -278,6 +278,8 @@ static const struct {
 	    offsetof(struct limits, retry_max) },
 	{ "timeout-delivery", LIMIT_DURATION, 1, 86400,
 	    offsetof(struct limits, timeout_delivery) },
+	{ "timeout-policy", LIMIT_DURATION, 1, 600,
+	    offsetof(struct limits, timeout_policy) },
 	{ "secure-expire", LIMIT_DURATION, 1, 365 * 86400,
 	    offsetof(struct limits, secure_expire) },
 	{ "secure-expire-max", LIMIT_DURATION, 1, 365 * 86400,
@@ -3100,6 +3102,7 @@ config_defaults(struct config *conf, const char *path)
 	conf->limits.retry_min = DEF_RETRY_MIN;
 	conf->limits.retry_max = DEF_RETRY_MAX;
 	conf->limits.timeout_delivery = DEF_TIMEOUT_DELIVERY;
+	conf->limits.timeout_policy = DEF_TIMEOUT_POLICY;
 	conf->limits.secure_expire = DEF_SECURE_EXPIRE;
 	conf->limits.secure_expire_max = DEF_SECURE_EXPIRE_MAX;
 	conf->limits.secure_sweep = DEF_SECURE_SWEEP;

@@ -128,8 +128,9 @@ policy_smtp_auth(struct imsgev *iev, struct imsg *imsg)
 		log_info("auth: user %s refused on listener %u%s", esc,
 		    a.listener, stored == NULL ? " (unknown user)" : "");
 	}
-	if (imsgev_compose(iev, IMSG_SMTP_AUTH_RESULT, 0, 0, -1, &res,
-	    sizeof(res)) == -1)
+	/* hdr.peerid is the front end's request number: echoed. */
+	if (imsgev_compose(iev, IMSG_SMTP_AUTH_RESULT, imsg->hdr.peerid, 0,
+	    -1, &res, sizeof(res)) == -1)
 		fatal("compose auth result");
 }
 
@@ -187,8 +188,8 @@ policy_smtp_rcpt(struct imsgev *iev, struct imsg *imsg)
 		    rc.src, m->file, m->line,
 		    m->action != NULL ? m->action->name : "-");
 	}
-	if (imsgev_compose(iev, IMSG_SMTP_RCPT_RESULT, 0, 0, -1, &res,
-	    sizeof(res)) == -1)
+	if (imsgev_compose(iev, IMSG_SMTP_RCPT_RESULT, imsg->hdr.peerid, 0,
+	    -1, &res, sizeof(res)) == -1)
 		fatal("compose rcpt result");
 }
 

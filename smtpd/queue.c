@@ -18,7 +18,7 @@
  * and IMSG_QUEUE_CTL_SHOW/_SCHEDULE from control (queue_sched.c).
  *
  * Invariant: no PROTO_OK commit result before the sync covering that
- * message; a policy that does not answer in QUEUE_POLICY_TIMEOUT gets the
+ * message; a policy that does not answer in limit timeout-policy gets the
  * client a 4xx and the message is never delivered.
  */
 #include <sys/tree.h>
@@ -274,7 +274,7 @@ queue_policy_timeout(int fd, short ev, void *arg)
 
 	tx->timer_set = 0;
 	log_warnx("%s: no decision from policy in %d seconds", tx->env.id,
-	    QUEUE_POLICY_TIMEOUT);
+	    cfg->limits.timeout_policy);
 	queue_tx_fail(tx, PROTO_TEMPFAIL,
 	    "451 4.3.0 Policy not available, try again later");
 }
@@ -286,7 +286,7 @@ queue_policy_submit(struct qtx *tx)
 	struct proto_policy_msg		 m;
 	struct proto_policy_rcpt	 r;
 	struct proto_msgref		 ref;
-	struct timeval			 tv = { QUEUE_POLICY_TIMEOUT, 0 };
+	struct timeval			 tv = { cfg->limits.timeout_policy, 0 };
 	uint64_t			 size;
 	size_t				 i;
 	int				 fd;

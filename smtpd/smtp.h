@@ -143,6 +143,8 @@ struct smtp_session {
 	short			 evflags;
 	int			 tls_want;	/* EV_READ/EV_WRITE wanted */
 	struct event		 timer;
+	struct event		 ptimer;	/* waiting for policyd */
+	uint32_t		 reqseq;	/* policyd request number */
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	enum smtp_state		 state;
@@ -191,6 +193,8 @@ void	smtp_session_tx_reset(struct smtp_session *);
 void	smtp_session_enter(struct smtp_session *, enum smtp_state);
 const char *smtp_strstate(enum smtp_state);
 const char *smtp_hostname(const struct smtp_session *);
+void	smtp_session_ask_policy(struct smtp_session *, enum smtp_wait,
+	    uint32_t, const void *, size_t);
 void	smtp_session_bad(struct smtp_session *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 const char *smtp_esc(const char *, char *, size_t);

@@ -160,13 +160,12 @@ smtp_auth_send(struct smtp_session *s, const char *user, char *pass)
 	(void)strlcpy(auth.user, user, sizeof(auth.user));
 	(void)strlcpy(auth.pass, pass, sizeof(auth.pass));
 	explicit_bzero(pass, strlen(pass));
-	proc_compose(PROC_POLICY, IMSG_POLICY_AUTH, 0, -1, &auth,
+	smtp_session_ask_policy(s, SMTP_W_AUTH, IMSG_POLICY_AUTH, &auth,
 	    sizeof(auth));
 	explicit_bzero(&auth.pass, sizeof(auth.pass));
 	/* Remembered until the answer, to record who logged in. */
 	s->login_user = xstrdup(user);
 	smtp_session_enter(s, SMTP_S_HELO);
-	s->wait = SMTP_W_AUTH;
 }
 
 void

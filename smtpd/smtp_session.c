@@ -84,6 +84,7 @@ static void	smtp_session_line(struct smtp_session *, char *, size_t);
 static void	smtp_session_peer_reply(struct smtp_session *, int,
 		    const char *, const char *, const char *);
 static int	smtp_tls_required(struct smtp_session *);
+static void	smtp_session_policy_timeout(int, short, void *);
 
 const char *
 smtp_strstate(enum smtp_state st)
@@ -156,6 +157,7 @@ smtp_session_new(struct smtp_listener *sl, int fd, const struct sockaddr *sa,
 	    (s->out = evbuffer_new()) == NULL)
 		fatal("evbuffer_new");
 	s->state = SMTP_S_INIT;
+	evtimer_set(&s->ptimer, smtp_session_policy_timeout, s);
 	smtp_session_register(s);
 	log_info("session %016llx: connected from [%s] on %s",
 	    (unsigned long long)s->id, s->ip, sl->name);
@@ -182,6 +184,7 @@ smtp_session_free(struct smtp_session *s, const char *why)
 	if (s->evflags != 0)
 		event_del(&s->ev);
 	evtimer_del(&s->timer);
+	evtimer_del(&s->ptimer);
 	if (s->tls != NULL) {
 		(void)tls_close(s->tls);
 		tls_free(s->tls);
@@ -646,8 +649,8 @@ do_rcpt(struct smtp_session *s, const char *args)
 	(void)strlcpy(rc.auth_user, s->auth_user, sizeof(rc.auth_user));
 	(void)strlcpy(rc.sender, tx->sender, sizeof(rc.sender));
 	(void)strlcpy(rc.rcpt, r->addr, sizeof(rc.rcpt));
-	proc_compose(PROC_POLICY, IMSG_POLICY_RCPT, 0, -1, &rc, sizeof(rc));
-	s->wait = SMTP_W_RCPT;
+	smtp_session_ask_policy(s, SMTP_W_RCPT, IMSG_POLICY_RCPT, &rc,
+	    sizeof(rc));
 }
 
 static int
@@ -793,6 +796,51 @@ smtp_session_rcpt_result(struct smtp_session *s, struct proto_result *res)
 	free(r);
 }
 
+/*
+ * policyd does not answer: fail closed with a temporary reply, as if it
+ * had said TEMPFAIL, and forget the request (its number moves on, so a
+ * late answer is recognised and dropped).
+ */
+static void
+smtp_session_policy_timeout(int fd, short ev, void *arg)
+{
+	struct smtp_session	*s = arg;
+	struct proto_result	 res;
+	enum smtp_wait		 w = s->wait;
+
+	log_warnx("session %016llx: no answer from policy in %d seconds",
+	    (unsigned long long)s->id, smtp_cfg->limits.timeout_policy);
+	memset(&res, 0, sizeof(res));
+	res.reqid = s->id;
+	res.status = PROTO_TEMPFAIL;
+	(void)strlcpy(res.text, "451 4.3.0 Policy not available, try again "
+	    "later", sizeof(res.text));
+	s->reqseq++;
+	s->wait = SMTP_W_NONE;
+	if (w == SMTP_W_RCPT)
+		smtp_session_rcpt_result(s, &res);
+	else if (w == SMTP_W_AUTH)
+		smtp_auth_result(s, &res);
+	else
+		fatalx("%s: waiting for %d", __func__, w);
+	smtp_io_resume(s);
+}
+
+/* Send a request to policyd and wait, at most limit timeout-policy. */
+void
+smtp_session_ask_policy(struct smtp_session *s, enum smtp_wait w,
+    uint32_t type, const void *data, size_t len)
+{
+	struct timeval	tv;
+
+	s->reqseq++;
+	proc_compose(PROC_POLICY, type, s->reqseq, -1, data, len);
+	s->wait = w;
+	tv.tv_sec = smtp_cfg->limits.timeout_policy;
+	tv.tv_usec = 0;
+	evtimer_add(&s->ptimer, &tv);
+}
+
 static int
 smtp_msgid_ok(const char *id)
 {
@@ -862,6 +910,13 @@ smtp_session_imsg(struct smtp_session *s, struct imsg *imsg)
 	switch (imsg->hdr.type) {
 	case IMSG_SMTP_RCPT_RESULT:
 	case IMSG_SMTP_AUTH_RESULT:
+		if (imsg->hdr.peerid != s->reqseq) {
+			log_debug("session %016llx: late %s dropped",
+			    (unsigned long long)s->id,
+			    proto_imsg_name(imsg->hdr.type));
+			return;
+		}
+		evtimer_del(&s->ptimer);
 		memcpy(&res, imsg->data, sizeof(res));
 		if (imsg->hdr.type == IMSG_SMTP_RCPT_RESULT) {
 			if (s->wait != SMTP_W_RCPT)
