@@ -20,7 +20,7 @@
 
 #include "imsg.h"
 
-#define SEAL_PROTO_VERSION	3
+#define SEAL_PROTO_VERSION	4
 
 enum proc_id {
 	PROC_PARENT,
