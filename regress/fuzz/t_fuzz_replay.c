@@ -136,6 +136,7 @@ replay(size_t t)
 {
 	char	 dir[256], **files;
 	size_t	 n, i, bad;
+	int	 r;
 
 	(void)snprintf(dir, sizeof(dir), FUZZ_DIR "/corpus/%s",
 	    targets[t].name);
@@ -158,9 +159,17 @@ replay(size_t t)
 	for (i = 0; i < n; i++) {
 		const char	*base = strrchr(files[i], '/') + 1;
 
-		ok(run_child(targets[t].fn, files[i]) == 0, "%s: crash %s%s",
-		    targets[t].name, base, strncmp(base, "open-", 5) == 0 ?
-		    " # TODO open fault, not fixed yet" : "");
+		if (strncmp(base, "open-", 5) != 0) {
+			ok(run_child(targets[t].fn, files[i]) == 0,
+			    "%s: crash %s", targets[t].name, base);
+			free(files[i]);
+			continue;
+		}
+		/* tap.h counts every "not ok"; a TODO must not count. */
+		r = run_child(targets[t].fn, files[i]);
+		printf("%s %d - %s: crash %s # TODO open fault, not fixed "
+		    "yet\n", r == 0 ? "ok" : "not ok", ++tap_n,
+		    targets[t].name, base);
 		free(files[i]);
 	}
 	free(files);
