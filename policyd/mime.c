@@ -179,8 +179,11 @@ mime_headers(struct mime_result *r, const char *s, size_t len, int top,
 		for (n = 0; n < val.len && (val.buf[n] == ' ' ||
 		    val.buf[n] == '\t'); n++)
 			;
-		memmove(val.buf, val.buf + n, val.len - n);
-		val.len -= n;
+		/* An empty value has no buffer yet: nothing to move. */
+		if (n > 0) {
+			memmove(val.buf, val.buf + n, val.len - n);
+			val.len -= n;
+		}
 		while (val.len > 0 && val.buf[val.len - 1] == ' ')
 			val.len--;
 		mbuf_addc(&val, '\0');
