@@ -84,6 +84,7 @@ static int			 sync_armed;
 static struct config		*cfg;
 
 static void	queue_tx_fail(struct qtx *, int, const char *);
+static void	queue_tx_write_env(struct qtx *, const char *);
 
 static int
 tx_cmp(struct qtx *a, struct qtx *b)
@@ -431,7 +432,6 @@ queue_decision_end(struct imsg *imsg)
 {
 	struct proto_commit	 c;
 	struct qtx		*tx;
-	struct qbuf		 b;
 	size_t			 i, ok = 0;
 
 	PROTO_CHECK_LEN(imsg, struct proto_commit);
@@ -473,12 +473,21 @@ queue_decision_end(struct imsg *imsg)
 	}
 	evtimer_del(&tx->timer);
 	tx->timer_set = 0;
+	queue_tx_write_env(tx,
+	    "451 4.3.0 Queue write error, try again later");
+}
+
+/* Write tx's envelope, then let it join the next group commit. */
+static void
+queue_tx_write_env(struct qtx *tx, const char *failtext)
+{
+	struct qbuf	b;
+
 	qbuf_init(&b);
 	queue_env_encode(&b, &tx->env);
 	if (queue_fs_write_env(tx->env.id, &b) == -1) {
 		qbuf_free(&b);
-		queue_tx_fail(tx, PROTO_TEMPFAIL,
-		    "451 4.3.0 Queue write error, try again later");
+		queue_tx_fail(tx, PROTO_TEMPFAIL, failtext);
 		return;
 	}
 	qbuf_free(&b);
@@ -597,7 +606,6 @@ queue_submit_local(struct qenv *env, void (*done)(void *, const char *,
     int), void *arg)
 {
 	struct qtx	*tx;
-	struct qbuf	 b;
 
 	tx = tx_new(TX_LOCAL, 0);
 	queue_env_free(&tx->env);
@@ -609,17 +617,7 @@ queue_submit_local(struct qenv *env, void (*done)(void *, const char *,
 	tx->local_arg = arg;
 	tx->env.ctime = time(NULL);
 	RB_INSERT(queue_tx_tree, &txs, tx);
-	qbuf_init(&b);
-	queue_env_encode(&b, &tx->env);
-	if (queue_fs_write_env(tx->env.id, &b) == -1) {
-		qbuf_free(&b);
-		queue_tx_fail(tx, PROTO_TEMPFAIL, "");
-		return;
-	}
-	qbuf_free(&b);
-	tx->state = TX_SYNC;
-	TAILQ_INSERT_TAIL(&sync_list, tx, sentry);
-	queue_sync_later();
+	queue_tx_write_env(tx, "");
 }
 
 static void
