@@ -59,6 +59,7 @@ static void	do_rset(struct smtp_session *, const char *);
 static void	do_noop(struct smtp_session *, const char *);
 static void	do_quit(struct smtp_session *, const char *);
 static void	do_help(struct smtp_session *, const char *);
+static int	check_vrfy(struct smtp_session *, const char *);
 static void	do_vrfy(struct smtp_session *, const char *);
 static void	do_expn(struct smtp_session *, const char *);
 
@@ -74,7 +75,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "NOOP",	NULL,		do_noop },
 	{ "QUIT",	NULL,		do_quit },
 	{ "HELP",	NULL,		do_help },
-	{ "VRFY",	NULL,		do_vrfy },
+	{ "VRFY",	check_vrfy,	do_vrfy },
 	{ "EXPN",	NULL,		do_expn },
 };
 
@@ -722,6 +723,17 @@ do_help(struct smtp_session *s, const char *args)
 	smtp_session_reply(s, "214-2.0.0 Commands: EHLO HELO STARTTLS AUTH "
 	    "MAIL RCPT DATA");
 	smtp_session_reply(s, "214 2.0.0 RSET NOOP QUIT HELP VRFY EXPN");
+}
+
+/* RFC 5321 4.1.1.6: VRFY takes a string. */
+static int
+check_vrfy(struct smtp_session *s, const char *args)
+{
+	if (*args == '\0') {
+		smtp_session_bad(s, "501 5.5.4 Syntax: VRFY address");
+		return -1;
+	}
+	return 0;
 }
 
 static void
