@@ -411,7 +411,7 @@ check_helo(struct smtp_session *s, const char *args)
 	char	helo[SMTP_DOMAIN_MAX + 1];
 
 	if (smtp_parse_helo(args, helo, sizeof(helo)) == -1) {
-		smtp_session_bad(s, "501 5.5.4 Syntax: EHLO domain or "
+		smtp_session_bad(s, "501 5.5.4 Syntax: HELO/EHLO domain or "
 		    "address literal");
 		return -1;
 	}
