@@ -98,4 +98,11 @@ int	rules_regex_literals(const char *, char ***lits, size_t *nlits);
 /* "keyword:NAME", "regex:NAME", "bsn", ... */
 void	rules_name(const struct policy_rule *, char *, size_t);
 
+/*
+ * Folding of the two-byte UTF-8 sequences of U+00C0..U+017F to ASCII
+ * (rules.c), shared with the folding test's reference.
+ */
+#define RULES_LATIN_FOLD_N	(0x180 - 0xc0)
+extern const char *const rules_latin_fold[RULES_LATIN_FOLD_N];
+
 #endif

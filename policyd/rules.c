@@ -68,7 +68,7 @@ static const int regions[4] = { POLICY_IN_SUBJECT, POLICY_IN_BODY,
  * Folding of the two-byte UTF-8 sequences of U+00C0..U+017F to ASCII:
  * "patiënt" and "PATIENT" fold alike.  NULL: keep the character.
  */
-static const char *const latin_fold[0x180 - 0xc0] = {
+const char *const rules_latin_fold[RULES_LATIN_FOLD_N] = {
 	/* U+00C0 */ "a", "a", "a", "a", "a", "a", "ae", "c",
 	"e", "e", "e", "e", "i", "i", "i", "i",
 	/* U+00D0 */ "d", "n", "o", "o", "o", "o", "o", NULL,
@@ -233,7 +233,7 @@ rules_fold(struct mbuf *out, const char *src, size_t len)
 				s += 2;
 				continue;
 			}
-			if (cp >= 0xc0 && (f = latin_fold[cp - 0xc0]) !=
+			if (cp >= 0xc0 && (f = rules_latin_fold[cp - 0xc0]) !=
 			    NULL) {
 				/* Never longer than the two input bytes. */
 				while (*f)

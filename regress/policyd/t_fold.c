@@ -12,33 +12,6 @@
 #include "../../policyd/policy.h"
 #include "../lib/tap.h"
 
-static const char *const latin_fold[0x180 - 0xc0] = {
-	/* U+00C0 */ "a", "a", "a", "a", "a", "a", "ae", "c",
-	"e", "e", "e", "e", "i", "i", "i", "i",
-	/* U+00D0 */ "d", "n", "o", "o", "o", "o", "o", NULL,
-	"o", "u", "u", "u", "u", "y", NULL, "ss",
-	/* U+00E0 */ "a", "a", "a", "a", "a", "a", "ae", "c",
-	"e", "e", "e", "e", "i", "i", "i", "i",
-	/* U+00F0 */ "d", "n", "o", "o", "o", "o", "o", NULL,
-	"o", "u", "u", "u", "u", "y", NULL, "y",
-	/* U+0100 */ "a", "a", "a", "a", "a", "a", "c", "c",
-	"c", "c", "c", "c", "c", "c", "d", "d",
-	/* U+0110 */ "d", "d", "e", "e", "e", "e", "e", "e",
-	"e", "e", "e", "e", "g", "g", "g", "g",
-	/* U+0120 */ "g", "g", "g", "g", "h", "h", "h", "h",
-	"i", "i", "i", "i", "i", "i", "i", "i",
-	/* U+0130 */ "i", "i", "ij", "ij", "j", "j", "k", "k",
-	"k", "l", "l", "l", "l", "l", "l", "l",
-	/* U+0140 */ "l", "l", "l", "n", "n", "n", "n", "n",
-	"n", "n", "n", "n", "o", "o", "o", "o",
-	/* U+0150 */ "o", "o", "oe", "oe", "r", "r", "r", "r",
-	"r", "r", "s", "s", "s", "s", "s", "s",
-	/* U+0160 */ "s", "s", "t", "t", "t", "t", "t", "t",
-	"u", "u", "u", "u", "u", "u", "u", "u",
-	/* U+0170 */ "u", "u", "u", "u", "w", "w", "y", "y",
-	"y", "z", "z", "z", "z", "z", "z", "s",
-};
-
 /* The reference: one byte (or one UTF-8 sequence) at a time. */
 static void
 ref_fold(struct mbuf *out, const char *src, size_t len)
@@ -77,7 +50,7 @@ ref_fold(struct mbuf *out, const char *src, size_t len)
 				s += 2;
 				continue;
 			}
-			if (cp >= 0xc0 && (f = latin_fold[cp - 0xc0]) != NULL) {
+			if (cp >= 0xc0 && (f = rules_latin_fold[cp - 0xc0]) != NULL) {
 				mbuf_add(out, f, strlen(f));
 				s += 2;
 				space = 0;
