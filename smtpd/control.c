@@ -161,14 +161,83 @@ control_reply_fail(struct ctl_client *c, const char *msg)
 	imsgev_compose(&c->iev, IMSG_CTL_FAIL, 0, 0, -1, &t, sizeof(t));
 }
 
+/*
+ * Requests control only checks and passes on: the payload kind, whether
+ * it needs root, and who answers (with the client in hdr.peerid).
+ */
+enum ctl_payload { CTL_P_NONE, CTL_P_MSGREF, CTL_P_RCPTREF };
+
+static const struct ctl_route {
+	uint32_t		 type;
+	enum ctl_payload	 payload;
+	int			 root;
+	enum proc_id		 to;
+	uint32_t		 fwd;
+} ctl_routes[] = {
+	{ IMSG_CTL_SHOW_QUEUE, CTL_P_NONE, 0, PROC_QUEUE,
+	    IMSG_QUEUE_CTL_SHOW },
+	{ IMSG_CTL_SCHEDULE, CTL_P_MSGREF, 1, PROC_QUEUE,
+	    IMSG_QUEUE_CTL_SCHEDULE },
+	{ IMSG_CTL_SECURE_SHOW, CTL_P_MSGREF, 1, PROC_CRYPT,
+	    IMSG_CRYPT_CTL_SHOW },
+	{ IMSG_CTL_SECURE_LOG, CTL_P_MSGREF, 1, PROC_CRYPT, IMSG_CRYPT_CTL_LOG },
+	{ IMSG_CTL_SECURE_REVOKE, CTL_P_RCPTREF, 1, PROC_CRYPT,
+	    IMSG_CRYPT_CTL_REVOKE },
+	{ IMSG_CTL_RELEASE, CTL_P_RCPTREF, 1, PROC_QUEUE,
+	    IMSG_QUEUE_CTL_RELEASE },
+	{ IMSG_CTL_REMOVE, CTL_P_RCPTREF, 1, PROC_QUEUE,
+	    IMSG_QUEUE_CTL_REMOVE },
+};
+
+/* Returns 0 when handled, -1 for a request that is not valid. */
+static int
+control_forward(struct ctl_client *c, struct imsg *imsg)
+{
+	const struct ctl_route	*rt = NULL;
+	struct proto_msgref	 ref;
+	struct proto_revoke	 rv;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(ctl_routes) / sizeof(ctl_routes[0]); i++)
+		if (ctl_routes[i].type == imsg->hdr.type)
+			rt = &ctl_routes[i];
+	if (rt == NULL)
+		return -1;
+	switch (rt->payload) {
+	case CTL_P_NONE:
+		if (imsg->datalen != 0)
+			return -1;
+		break;
+	case CTL_P_MSGREF:
+		if (imsg->datalen != sizeof(ref))
+			return -1;
+		memcpy(&ref, imsg->data, sizeof(ref));
+		if (!proto_str_ok(ref.msgid, sizeof(ref.msgid)))
+			return -1;
+		break;
+	case CTL_P_RCPTREF:
+		if (imsg->datalen != sizeof(rv))
+			return -1;
+		memcpy(&rv, imsg->data, sizeof(rv));
+		if (!proto_str_ok(rv.msgid, sizeof(rv.msgid)) ||
+		    !proto_str_ok(rv.rcpt, sizeof(rv.rcpt)))
+			return -1;
+		break;
+	}
+	if (rt->root && c->uid != 0) {
+		control_reply_fail(c, "permission denied");
+		return 0;
+	}
+	proc_compose(rt->to, rt->fwd, c->id, -1, imsg->data, imsg->datalen);
+	return 0;
+}
+
 static void
 control_client_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
 	struct ctl_client	*c = iev->arg;
 	struct proto_hello	 hello;
 	struct proto_verbose	 v;
-	struct proto_msgref	 ref;
-	struct proto_revoke	 rv;
 
 	if (imsg == NULL) {
 		control_client_drop(c);
@@ -210,73 +279,9 @@ control_client_dispatch(struct imsgev *iev, struct imsg *imsg)
 		    sizeof(v));
 		imsgev_compose(iev, IMSG_CTL_OK, 0, 0, -1, NULL, 0);
 		return;
-	case IMSG_CTL_SHOW_QUEUE:
-		if (imsg->datalen != 0)
-			goto bad;
-		proc_compose(PROC_QUEUE, IMSG_QUEUE_CTL_SHOW, c->id, -1, NULL,
-		    0);
-		return;
-	case IMSG_CTL_SCHEDULE:
-		if (imsg->datalen != sizeof(ref))
-			goto bad;
-		memcpy(&ref, imsg->data, sizeof(ref));
-		if (!proto_str_ok(ref.msgid, sizeof(ref.msgid)))
-			goto bad;
-		if (c->uid != 0) {
-			control_reply_fail(c, "permission denied");
-			return;
-		}
-		proc_compose(PROC_QUEUE, IMSG_QUEUE_CTL_SCHEDULE, c->id, -1,
-		    &ref, sizeof(ref));
-		return;
-	case IMSG_CTL_SECURE_SHOW:
-	case IMSG_CTL_SECURE_LOG:
-		/* Secured messages: recipients and their audit, root only. */
-		if (imsg->datalen != sizeof(ref))
-			goto bad;
-		memcpy(&ref, imsg->data, sizeof(ref));
-		if (!proto_str_ok(ref.msgid, sizeof(ref.msgid)))
-			goto bad;
-		if (c->uid != 0) {
-			control_reply_fail(c, "permission denied");
-			return;
-		}
-		proc_compose(PROC_CRYPT, imsg->hdr.type ==
-		    IMSG_CTL_SECURE_SHOW ? IMSG_CRYPT_CTL_SHOW :
-		    IMSG_CRYPT_CTL_LOG, c->id, -1, &ref, sizeof(ref));
-		return;
-	case IMSG_CTL_SECURE_REVOKE:
-		if (imsg->datalen != sizeof(rv))
-			goto bad;
-		memcpy(&rv, imsg->data, sizeof(rv));
-		if (!proto_str_ok(rv.msgid, sizeof(rv.msgid)) ||
-		    !proto_str_ok(rv.rcpt, sizeof(rv.rcpt)))
-			goto bad;
-		if (c->uid != 0) {
-			control_reply_fail(c, "permission denied");
-			return;
-		}
-		proc_compose(PROC_CRYPT, IMSG_CRYPT_CTL_REVOKE, c->id, -1, &rv,
-		    sizeof(rv));
-		return;
-	case IMSG_CTL_RELEASE:
-	case IMSG_CTL_REMOVE:
-		/* Held or queued mail: the queue decides, root only. */
-		if (imsg->datalen != sizeof(rv))
-			goto bad;
-		memcpy(&rv, imsg->data, sizeof(rv));
-		if (!proto_str_ok(rv.msgid, sizeof(rv.msgid)) ||
-		    !proto_str_ok(rv.rcpt, sizeof(rv.rcpt)))
-			goto bad;
-		if (c->uid != 0) {
-			control_reply_fail(c, "permission denied");
-			return;
-		}
-		proc_compose(PROC_QUEUE, imsg->hdr.type == IMSG_CTL_RELEASE ?
-		    IMSG_QUEUE_CTL_RELEASE : IMSG_QUEUE_CTL_REMOVE, c->id, -1,
-		    &rv, sizeof(rv));
-		return;
 	default:
+		if (control_forward(c, imsg) == 0)
+			return;
 		break;
 	}
 bad:
