@@ -35,7 +35,7 @@
 #define DEF_MAX_RCPT		1000		/* recipients per message */
 #define DEF_MAX_SESSIONS	1000		/* sessions in total */
 #define DEF_MAX_SESSIONS_PER_IP	50
-#define DEF_MAX_BAD_COMMANDS	10
+#define DEF_MAX_BAD_COMMANDS	20
 #define DEF_MAX_MAILS_PER_SESSION 1000
 #define DEF_TIMEOUT_COMMAND	300		/* seconds, RFC 5321 4.5.3.2.7 */
 #define DEF_TIMEOUT_DATA	600		/* seconds, whole DATA phase */
