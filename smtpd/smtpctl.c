@@ -33,6 +33,7 @@ static int	cmd_log_verbose(int, char **);
 static int	cmd_log_brief(int, char **);
 static int	cmd_encrypt(int, char **);
 static int	cmd_show_queue(int, char **);
+static int	cmd_msgref(uint32_t, const char *);
 static int	cmd_schedule(int, char **);
 static int	cmd_policy_test(int, char **);
 static int	cmd_secure_show(int, char **);
@@ -243,22 +244,14 @@ cmd_show_queue(int argc, char **argv)
 static int
 cmd_schedule(int argc, char **argv)
 {
-	struct proto_msgref	ref;
-
 	if (argc != 1)
 		usage();
-	memset(&ref, 0, sizeof(ref));
-	if (strlcpy(ref.msgid, argv[0], sizeof(ref.msgid)) >=
-	    sizeof(ref.msgid))
-		errx(1, "bad message id \"%s\"", argv[0]);
-	ctl_connect();
-	ctl_send(IMSG_CTL_SCHEDULE, &ref, sizeof(ref));
-	return ctl_replies();
+	return cmd_msgref(IMSG_CTL_SCHEDULE, argv[0]);
 }
 
-/* release / remove ID [rcpt] */
+/* release, remove, secure revoke: ID [rcpt] */
 static int
-cmd_queue_rcpt(uint32_t type, int argc, char **argv)
+cmd_msg_rcpt(uint32_t type, int argc, char **argv)
 {
 	struct proto_revoke	rv;
 
@@ -278,17 +271,18 @@ cmd_queue_rcpt(uint32_t type, int argc, char **argv)
 static int
 cmd_release(int argc, char **argv)
 {
-	return cmd_queue_rcpt(IMSG_CTL_RELEASE, argc, argv);
+	return cmd_msg_rcpt(IMSG_CTL_RELEASE, argc, argv);
 }
 
 static int
 cmd_remove(int argc, char **argv)
 {
-	return cmd_queue_rcpt(IMSG_CTL_REMOVE, argc, argv);
+	return cmd_msg_rcpt(IMSG_CTL_REMOVE, argc, argv);
 }
 
+/* A request naming one message, or every message when id is NULL. */
 static int
-cmd_secure_ref(uint32_t type, const char *id)
+cmd_msgref(uint32_t type, const char *id)
 {
 	struct proto_msgref	ref;
 
@@ -306,7 +300,7 @@ cmd_secure_show(int argc, char **argv)
 {
 	if (argc > 1)
 		usage();
-	return cmd_secure_ref(IMSG_CTL_SECURE_SHOW, argc ? argv[0] : NULL);
+	return cmd_msgref(IMSG_CTL_SECURE_SHOW, argc ? argv[0] : NULL);
 }
 
 static int
@@ -314,25 +308,13 @@ cmd_secure_log(int argc, char **argv)
 {
 	if (argc != 1)
 		usage();
-	return cmd_secure_ref(IMSG_CTL_SECURE_LOG, argv[0]);
+	return cmd_msgref(IMSG_CTL_SECURE_LOG, argv[0]);
 }
 
 static int
 cmd_secure_revoke(int argc, char **argv)
 {
-	struct proto_revoke	rv;
-
-	if (argc < 1 || argc > 2)
-		usage();
-	memset(&rv, 0, sizeof(rv));
-	if (strlcpy(rv.msgid, argv[0], sizeof(rv.msgid)) >= sizeof(rv.msgid))
-		errx(1, "bad message id \"%s\"", argv[0]);
-	if (argc == 2 && strlcpy(rv.rcpt, argv[1], sizeof(rv.rcpt)) >=
-	    sizeof(rv.rcpt))
-		errx(1, "recipient too long");
-	ctl_connect();
-	ctl_send(IMSG_CTL_SECURE_REVOKE, &rv, sizeof(rv));
-	return ctl_replies();
+	return cmd_msg_rcpt(IMSG_CTL_SECURE_REVOKE, argc, argv);
 }
 
 int
